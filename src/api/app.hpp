@@ -1,0 +1,28 @@
+#pragma once
+// The service assembled: settings -> database connector -> routes -> worker state.
+
+#include <memory>
+
+#include "config/settings.hpp"
+#include "db/database.hpp"
+#include "http/app.hpp"
+
+namespace api {
+
+class Service {
+public:
+    // Throws std::runtime_error naming the setting when the database cannot be served.
+    explicit Service(const config::Settings& settings);
+
+    http::App& app() { return app_; }
+    db::Connector& connector() { return *connector_; }
+
+    // Opens a thread's database on its io_context.
+    http::WorkerInit worker_init();
+
+private:
+    std::unique_ptr<db::Connector> connector_;
+    http::App app_;
+};
+
+}  // namespace api

@@ -1,0 +1,25 @@
+#include "api/deps.hpp"
+#include "api/routes.hpp"
+#include "core/log.hpp"
+
+namespace api {
+
+http::Routes health_routes() {
+    http::Routes routes("", {"health"});
+
+    routes.get("/health", {.summary = "Health Check"}, [](Db db) -> core::Task<http::Response> {
+        bool up = true;
+        try {
+            co_await db->query("SELECT 1");
+        } catch (const std::exception& e) {
+            core::log::warn("health check failed", {{"error", e.what()}});
+            up = false;
+        }
+        co_return up ? http::Response::json(200, R"({"status":"ok"})")
+                     : http::Response::json(503, R"({"status":"unavailable"})");
+    });
+
+    return routes;
+}
+
+}  // namespace api

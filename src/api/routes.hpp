@@ -1,0 +1,10 @@
+#pragma once
+// Each resource's routes, one file each (health_routes.cpp, ...), combined in app.cpp.
+
+#include "http/route.hpp"
+
+namespace api {
+
+http::Routes health_routes();
+
+}  // namespace api

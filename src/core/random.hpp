@@ -1,0 +1,12 @@
+#pragma once
+// Fast per-thread randomness for identifiers that are not secrets (request ids).
+// Secrets (keys, tokens) use libsodium or OpenSSL instead.
+
+#include <string>
+
+namespace core {
+
+// 32 lowercase hex digits from a per-thread generator seeded once from the OS.
+std::string random_hex_id();
+
+}  // namespace core

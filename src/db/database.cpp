@@ -1,0 +1,51 @@
+#include "db/database.hpp"
+
+#include <stdexcept>
+
+#include "config/settings.hpp"
+#include "db/sqlite/sqlite_database.hpp"
+
+namespace db {
+
+namespace {
+template <class T>
+T convert(const Value& v) {
+    if constexpr (std::is_same_v<T, bool>) {
+        if (const auto* b = std::get_if<bool>(&v)) return *b;
+        if (const auto* i = std::get_if<std::int64_t>(&v)) return *i != 0;
+    } else if constexpr (std::is_same_v<T, double>) {
+        if (const auto* d = std::get_if<double>(&v)) return *d;
+        if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
+    } else {
+        if (const auto* x = std::get_if<T>(&v)) return *x;
+    }
+    throw std::logic_error("database value has an unexpected type");
+}
+}  // namespace
+
+template <class T>
+T Row::get(std::size_t i) const {
+    const Value& v = values_.at(i);
+    if constexpr (requires { typename T::value_type; } && !std::is_same_v<T, std::string>) {
+        if (std::holds_alternative<std::nullptr_t>(v)) return std::nullopt;
+        return convert<typename T::value_type>(v);
+    } else {
+        return convert<T>(v);
+    }
+}
+
+template std::int64_t Row::get<std::int64_t>(std::size_t) const;
+template double Row::get<double>(std::size_t) const;
+template bool Row::get<bool>(std::size_t) const;
+template std::string Row::get<std::string>(std::size_t) const;
+template std::optional<std::int64_t> Row::get<std::optional<std::int64_t>>(std::size_t) const;
+template std::optional<double> Row::get<std::optional<double>>(std::size_t) const;
+template std::optional<bool> Row::get<std::optional<bool>>(std::size_t) const;
+template std::optional<std::string> Row::get<std::optional<std::string>>(std::size_t) const;
+
+std::unique_ptr<Connector> make_connector(const config::DatabaseUrl& url) {
+    if (const auto* sqlite = std::get_if<config::SqliteUrl>(&url)) return sqlite::make_connector(*sqlite);
+    throw config::SettingsError("DATABASE_URL", "PostgreSQL is not available in this build yet; use sqlite:///path.db");
+}
+
+}  // namespace db

@@ -1,0 +1,16 @@
+#pragma once
+// The embedded SQLite backend: a connection per thread to one file in WAL mode,
+// foreign keys on, a busy timeout for writers on other threads.
+
+#include <memory>
+
+#include "db/database.hpp"
+
+namespace db::sqlite {
+
+// sqlite:///:memory: is served from a temporary file that lives as long as the
+// connector: every thread's connection then sees the same database, with WAL's
+// concurrency, and it is gone when the process ends.
+std::unique_ptr<Connector> make_connector(const config::SqliteUrl& url);
+
+}  // namespace db::sqlite

@@ -1,0 +1,66 @@
+#pragma once
+// HTTP messages as the application sees them: plain values, no Beast types, so the
+// headers every route includes stay light. The server converts at the socket.
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace http {
+
+// Field names compare case-insensitively; order is kept.
+class Headers {
+public:
+    const std::string* find(std::string_view name) const;
+    void set(std::string_view name, std::string_view value);  // replaces any of that name
+    void add(std::string_view name, std::string_view value);
+    auto begin() const { return fields_.begin(); }
+    auto end() const { return fields_.end(); }
+    bool empty() const { return fields_.empty(); }
+
+private:
+    std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+struct Request {
+    std::string method;  // upper case, as sent
+    std::string target;  // as sent: path and query, still percent-encoded
+    std::string path;    // percent-decoded path, without the query
+    std::string query;   // the raw query string, without '?'
+    Headers headers;
+    std::string body;
+
+    // Splits `target` into `path` (decoded) and `query`.
+    void set_target(std::string_view target);
+};
+
+struct Response {
+    int status = 200;
+    Headers headers;
+    std::string body;
+
+    static Response json(int status, std::string body);
+    static Response empty(int status);
+    // {"detail": "<detail>"}
+    static Response detail(int status, std::string_view detail);
+};
+
+// An error a handler raises; it becomes {"detail": ...} with the status.
+struct HttpError {
+    int status;
+    std::string detail;
+    Headers headers;
+};
+
+// Percent-decodes `s` leniently (a '%' not followed by two hex digits stays as it is),
+// as Starlette does; with `plus_as_space`, '+' becomes ' ' (form and query encoding).
+std::string percent_decode(std::string_view s, bool plus_as_space);
+
+// The reason phrase of a status code ("Not Found").
+std::string_view reason_phrase(int status);
+
+// True if `a` and `b` are equal ignoring ASCII case.
+bool iequals(std::string_view a, std::string_view b);
+
+}  // namespace http

@@ -1,0 +1,119 @@
+#pragma once
+// The typed parameters a route handler declares, as FastAPI's are:
+//
+//   Path<std::int64_t, "item_id">  a path parameter       -> loc ["path", "item_id"]
+//   Query<Page>                    the model's members from the query string -> ["query", ...]
+//   Body<ItemCreate>               the JSON body          -> ["body", ...]
+//   Form<LoginForm>                an urlencoded form     -> ["body", ...]
+//
+// Each type has `extract(ctx, out, errors)` (every problem added to `errors`) and
+// `document(operation, definitions)` for the route's OpenAPI operation. A parameter
+// type of the application can join in with the same two members, or with
+// `static Task<T> resolve(RequestContext&)` for an asynchronous dependency, which is
+// resolved before the other parameters are extracted (as FastAPI resolves Depends).
+
+#include <algorithm>
+#include <boost/json/object.hpp>
+#include <cstddef>
+#include <string_view>
+
+#include "http/app.hpp"
+#include "schema/codec.hpp"
+
+namespace http {
+
+template <std::size_t N>
+struct FixedString {
+    char chars[N]{};
+    constexpr FixedString(const char (&s)[N]) { std::copy_n(s, N, chars); }
+    constexpr std::string_view view() const { return {chars, N - 1}; }
+};
+
+namespace detail {
+// Non-template pieces, defined in params.cpp.
+const schema::TextFields& query_fields(RequestContext& ctx);
+schema::TextFields parse_urlencoded(std::string_view text);
+// The JSON body as Pydantic would see it (parsed, or the raw text when the content type
+// is not JSON); null, with a "missing" error, when there is none.
+std::optional<schema::json::value> json_body(const Request& request, schema::Errors& e);
+bool is_form(const Request& request);
+void add_parameter(boost::json::object& operation, std::string_view in, std::string_view name, bool required,
+                   boost::json::object schema);
+void set_request_body(boost::json::object& operation, std::string_view content_type, boost::json::object schema);
+}  // namespace detail
+
+template <class T, FixedString Name>
+struct Path {
+    T value{};
+    const T& operator*() const { return value; }
+
+    static void extract(RequestContext& ctx, Path& out, schema::Errors& e) {
+        auto in = e.at("path");
+        auto at = e.at(Name.view());
+        if (const std::string* raw = ctx.path_param(Name.view()))
+            schema::Codec<T>::from_text(*raw, out.value, e);
+        else
+            e.add("missing", "Field required", nullptr);
+    }
+    static void document(boost::json::object& op, schema::Definitions& defs) {
+        auto s = schema::Codec<T>::schema(defs);
+        s["title"] = schema::detail::field_title(Name.view());
+        detail::add_parameter(op, "path", Name.view(), true, std::move(s));
+    }
+};
+
+template <class M>
+struct Query {
+    M value{};
+    const M& operator*() const { return value; }
+    const M* operator->() const { return &value; }
+
+    static void extract(RequestContext& ctx, Query& out, schema::Errors& e) {
+        auto in = e.at("query");
+        schema::decode_text_fields(detail::query_fields(ctx), out.value, e);
+    }
+    static void document(boost::json::object& op, schema::Definitions& defs) {
+        const auto model = schema::Codec<M>::definition(defs);
+        const auto* listed = model.if_contains("required");
+        const auto* required = listed ? listed->if_array() : nullptr;
+        for (const auto& [name, prop] : model.at("properties").as_object()) {
+            const bool req = required && std::find(required->begin(), required->end(),
+                                                   schema::json::value(name)) != required->end();
+            detail::add_parameter(op, "query", name, req, prop.as_object());
+        }
+    }
+};
+
+template <class M>
+struct Body {
+    M value{};
+    const M& operator*() const { return value; }
+    const M* operator->() const { return &value; }
+
+    static void extract(RequestContext& ctx, Body& out, schema::Errors& e) {
+        auto in = e.at("body");
+        if (auto body = detail::json_body(ctx.request, e)) schema::Codec<M>::from_json(*body, out.value, e);
+    }
+    static void document(boost::json::object& op, schema::Definitions& defs) {
+        detail::set_request_body(op, "application/json", schema::Codec<M>::schema(defs));
+    }
+};
+
+template <class M>
+struct Form {
+    M value{};
+    const M& operator*() const { return value; }
+    const M* operator->() const { return &value; }
+
+    static void extract(RequestContext& ctx, Form& out, schema::Errors& e) {
+        auto in = e.at("body");
+        const auto fields = detail::is_form(ctx.request) ? detail::parse_urlencoded(ctx.request.body)
+                                                         : schema::TextFields{};
+        schema::decode_text_fields(fields, out.value, e);
+    }
+    static void document(boost::json::object& op, schema::Definitions& defs) {
+        detail::set_request_body(op, "application/x-www-form-urlencoded", schema::Codec<M>::schema(defs));
+    }
+};
+
+}  // namespace http

@@ -1,0 +1,193 @@
+#pragma once
+// Declaring a route once: its typed parameters drive extraction and validation, its
+// return type the response body, and both its OpenAPI operation.
+//
+//   http::Routes items("/items", {"items"});
+//   items.get("/{item_id}", {.summary = "Read Item"},
+//             [](Path<std::int64_t, "item_id"> id, CurrentUser user, Db db) -> Task<ItemRead> {...});
+//
+// A handler returns Task<Model> (encoded with the declared status), Task<void> (an empty
+// body with the declared status) or Task<Response> (sent as it is).
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "core/task.hpp"
+#include "http/app.hpp"
+#include "http/params.hpp"
+
+namespace http {
+
+struct RouteOptions {
+    std::string summary{};
+    int status = 200;
+    std::vector<std::string> tags{};
+};
+
+namespace detail {
+
+template <class F>
+struct handler_traits : handler_traits<decltype(&F::operator())> {};
+template <class C, class R, class... A>
+struct handler_traits<R (C::*)(A...) const> {
+    using result = R;
+    using args = std::tuple<std::remove_cvref_t<A>...>;
+};
+template <class R, class... A>
+struct handler_traits<R (*)(A...)> {
+    using result = R;
+    using args = std::tuple<std::remove_cvref_t<A>...>;
+};
+
+template <class T>
+struct task_value;
+template <class T>
+struct task_value<core::Task<T>> {
+    using type = T;
+};
+
+template <class P>
+concept Dependency = requires(RequestContext& ctx) {
+    { P::resolve(ctx) } -> std::same_as<core::Task<P>>;
+};
+
+template <class P>
+concept Documented = requires(boost::json::object& op, schema::Definitions& defs) { P::document(op, defs); };
+
+template <std::size_t I, class Args>
+core::Task<void> resolve_dependencies(RequestContext& ctx, Args& args) {
+    if constexpr (I < std::tuple_size_v<Args>) {
+        using P = std::tuple_element_t<I, Args>;
+        if constexpr (Dependency<P>) std::get<I>(args) = co_await P::resolve(ctx);
+        co_await resolve_dependencies<I + 1>(ctx, args);
+    }
+}
+
+template <class Args, std::size_t... I>
+void extract_parameters(RequestContext& ctx, Args& args, schema::Errors& e, std::index_sequence<I...>) {
+    (
+        [&] {
+            using P = std::tuple_element_t<I, Args>;
+            if constexpr (!Dependency<P>) P::extract(ctx, std::get<I>(args), e);
+        }(),
+        ...);
+}
+
+template <class F>
+core::Task<Response> invoke(const F& fn, int status, RequestContext& ctx) {
+    using Traits = handler_traits<F>;
+    using Args = typename Traits::args;
+    using R = typename task_value<typename Traits::result>::type;
+
+    Args args;
+    co_await resolve_dependencies<0>(ctx, args);
+    schema::Errors errors;
+    extract_parameters(ctx, args, errors, std::make_index_sequence<std::tuple_size_v<Args>>{});
+    if (!errors.empty()) throw RequestValidationError{errors.take()};
+
+    auto task = std::apply(fn, std::move(args));
+    if constexpr (std::is_same_v<R, Response>) {
+        co_return co_await std::move(task);
+    } else if constexpr (std::is_void_v<R>) {
+        co_await std::move(task);
+        co_return Response::empty(status);
+    } else {
+        const R value = co_await std::move(task);
+        co_return Response::json(status, schema::to_json(value));
+    }
+}
+
+template <class F>
+boost::json::object describe(const RouteInfo& info, schema::Definitions& defs) {
+    using Traits = handler_traits<F>;
+    using Args = typename Traits::args;
+    using R = typename task_value<typename Traits::result>::type;
+
+    boost::json::object op;
+    if (!info.tags.empty()) {
+        boost::json::array tags;
+        for (const auto& t : info.tags) tags.emplace_back(boost::json::string_view(t));
+        op["tags"] = std::move(tags);
+    }
+    op["summary"] = info.summary;
+    std::apply([&](auto&... p) { ([&]<class P>(P&) { if constexpr (Documented<P>) P::document(op, defs); }(p), ...); },
+               *std::make_unique<Args>());
+
+    boost::json::object ok{{"description", "Successful Response"}};
+    if constexpr (!std::is_void_v<R> && !std::is_same_v<R, Response>) {
+        ok["content"] = boost::json::object{
+            {"application/json", boost::json::object{{"schema", schema::Codec<R>::schema(defs)}}}};
+    }
+    boost::json::object responses;
+    responses[std::to_string(info.status)] = std::move(ok);
+    if (op.contains("parameters") || op.contains("requestBody")) {
+        responses["422"] = boost::json::object{
+            {"description", "Validation Error"},
+            {"content", boost::json::object{{"application/json",
+                                             boost::json::object{{"schema", boost::json::object{{"$ref",
+                                                 defs.ref_prefix + "HTTPValidationError"}}}}}}}};
+    }
+    op["responses"] = std::move(responses);
+    return op;
+}
+
+}  // namespace detail
+
+// A group of routes sharing a path prefix and tags, like FastAPI's APIRouter.
+class Routes {
+public:
+    explicit Routes(std::string prefix = "", std::vector<std::string> tags = {})
+        : prefix_(std::move(prefix)), tags_(std::move(tags)) {}
+
+    template <class F>
+    void get(std::string_view path, RouteOptions opts, F fn) {
+        add("GET", path, std::move(opts), std::move(fn));
+    }
+    template <class F>
+    void post(std::string_view path, RouteOptions opts, F fn) {
+        add("POST", path, std::move(opts), std::move(fn));
+    }
+    template <class F>
+    void put(std::string_view path, RouteOptions opts, F fn) {
+        add("PUT", path, std::move(opts), std::move(fn));
+    }
+    template <class F>
+    void patch(std::string_view path, RouteOptions opts, F fn) {
+        add("PATCH", path, std::move(opts), std::move(fn));
+    }
+    template <class F>
+    void del(std::string_view path, RouteOptions opts, F fn) {
+        add("DELETE", path, std::move(opts), std::move(fn));
+    }
+
+    template <class F>
+    void add(std::string_view method, std::string_view path, RouteOptions opts, F fn) {
+        RouteInfo info;
+        info.method = std::string(method);
+        info.path = prefix_ + std::string(path);
+        info.summary = std::move(opts.summary);
+        info.tags = opts.tags.empty() ? tags_ : std::move(opts.tags);
+        info.status = opts.status;
+        info.describe = [info_copy = info](schema::Definitions& defs) {
+            return detail::describe<F>(info_copy, defs);
+        };
+        const int status = opts.status;
+        routes_.push_back(Route{std::move(info), [fn = std::move(fn), status](RequestContext& ctx) {
+                                    return detail::invoke(fn, status, ctx);
+                                }});
+    }
+
+    std::vector<Route> take() { return std::move(routes_); }
+
+private:
+    std::string prefix_;
+    std::vector<std::string> tags_;
+    std::vector<Route> routes_;
+};
+
+}  // namespace http

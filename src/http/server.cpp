@@ -1,0 +1,390 @@
+// The only translation unit that sees Beast and Asio's sockets.
+//
+// Each thread runs its own io_context with its own SO_REUSEPORT acceptor; a
+// connection lives on the thread that accepted it. A connection's life is one
+// coroutine: wait for a request, read it within limits, let the App answer it,
+// write the answer, and again while the connection is kept alive. Pipelined
+// requests are read from the same buffer one after another, so they are answered
+// in order.
+
+#include "http/server.hpp"
+
+#include <sys/socket.h>
+
+#include <array>
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <coroutine>
+#include <csignal>
+#include <list>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <unordered_set>
+
+#include "core/log.hpp"
+
+namespace http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+namespace {
+
+// Awaits an asynchronous operation started by `init(handler)`, where the handler
+// takes (error_code, std::size_t). Asio never runs a handler inside the call that
+// starts the operation, so resuming from the handler is safe.
+template <class Init>
+auto async_op(Init init) {
+    struct Awaiter {
+        Init init;
+        beast::error_code ec{};
+        std::size_t bytes = 0;
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> h) {
+            init([this, h](beast::error_code e, std::size_t n) {
+                ec = e;
+                bytes = n;
+                h.resume();
+            });
+        }
+        std::pair<beast::error_code, std::size_t> await_resume() const { return {ec, bytes}; }
+    };
+    return Awaiter{std::move(init), {}, 0};
+}
+
+bool is_disconnect(const beast::error_code& ec) {
+    return ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+           ec == asio::error::operation_aborted || ec == beast::error::timeout || ec == asio::error::broken_pipe ||
+           ec == bhttp::error::partial_message;
+}
+
+}  // namespace
+
+struct Connection {
+    beast::tcp_stream stream;
+    bool idle = true;  // waiting for the first byte of a request: safe to close on shutdown
+};
+
+struct Worker {
+    Server::Impl& server;
+    asio::io_context ioc{1};
+    tcp::acceptor acceptor{ioc};
+    std::unique_ptr<WorkerState> state;
+    std::unordered_set<Connection*> connections;
+    bool draining = false;
+    bool accepting = true;
+    std::thread thread;
+
+    explicit Worker(Server::Impl& s) : server(s) {}
+    void begin_drain();
+    void finish_if_drained();
+};
+
+struct Server::Impl {
+    App& app;
+    ServerOptions options;
+    WorkerInit init;
+    std::list<Worker> workers;
+    asio::io_context main{1};
+    std::atomic<unsigned> finished{0};
+    bool shutting_down = false;
+    asio::steady_timer deadline{main};
+
+    Impl(App& a, ServerOptions o, WorkerInit i) : app(a), options(std::move(o)), init(std::move(i)) {}
+
+    void bind(Worker& w, const tcp::endpoint& endpoint);
+    void begin_shutdown();
+    void worker_finished();
+};
+
+namespace {
+
+core::Task<void> write_response(Connection& conn, Response res, unsigned version, bool keep_alive,
+                                std::chrono::seconds timeout, beast::error_code& ec) {
+    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
+    for (const auto& [k, v] : res.headers) out.insert(k, v);
+    out.keep_alive(keep_alive);
+    out.body() = std::move(res.body);
+    out.prepare_payload();
+    conn.stream.expires_after(timeout);
+    auto [err, n] = co_await async_op([&](auto cb) { bhttp::async_write(conn.stream, out, std::move(cb)); });
+    ec = err;
+}
+
+// Answers a request the App never saw (unreadable, too large) and closes.
+core::Task<void> reject(Connection& conn, Request& req, int status, std::string_view detail,
+                        std::chrono::seconds timeout) {
+    const auto start = std::chrono::steady_clock::now();
+    Response res = Response::detail(status, detail);
+    const std::string id = request_id_for(req);
+    res.headers.set("x-request-id", id);
+    log_access(req, id, status, res.body.size(), std::chrono::steady_clock::now() - start);
+    beast::error_code ec;
+    co_await write_response(conn, std::move(res), 11, false, timeout, ec);
+}
+
+// After answering early (413), read and discard what the client is still sending for
+// a moment before closing: closing with unread data makes the kernel send a reset,
+// which can destroy the answer before the client reads it.
+core::Task<void> linger(Connection& conn) {
+    beast::error_code ignored;  // the peer may already be gone
+    conn.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    conn.stream.expires_after(std::chrono::seconds(2));
+    std::array<char, 16384> scratch;
+    std::size_t total = 0;
+    while (total < 16 * 1024 * 1024) {
+        auto [ec, n] = co_await async_op(
+            [&](auto cb) { conn.stream.async_read_some(asio::buffer(scratch), std::move(cb)); });
+        if (ec) break;
+        total += n;
+    }
+}
+
+Request to_request(bhttp::request<bhttp::string_body>&& msg) {
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.set_target(msg.target());
+    for (const auto& field : msg) req.headers.add(field.name_string(), field.value());
+    req.body = std::move(msg.body());
+    return req;
+}
+
+core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
+    const ServerOptions& opt = w.server.options;
+    Connection conn{beast::tcp_stream(std::move(socket))};
+    w.connections.insert(&conn);
+    struct Unregister {
+        Worker& w;
+        Connection* c;
+        ~Unregister() {
+            w.connections.erase(c);
+            w.finish_if_drained();
+        }
+    } unregister{w, &conn};
+
+    beast::flat_buffer buffer;
+    bool first = true;
+    while (!w.draining) {
+        if (buffer.size() == 0) {
+            conn.idle = true;
+            conn.stream.expires_after(first ? opt.header_timeout : opt.keepalive_timeout);
+            auto [ec, n] = co_await async_op(
+                [&](auto cb) { conn.stream.async_read_some(buffer.prepare(4096), std::move(cb)); });
+            conn.idle = false;
+            if (ec) break;  // idle timeout, the peer closed, or shutdown closed an idle connection
+            buffer.commit(n);
+        }
+        first = false;
+
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(opt.header_limit));
+        parser.body_limit(opt.body_limit);
+        conn.stream.expires_after(opt.header_timeout);
+        auto [hec, hn] =
+            co_await async_op([&](auto cb) { bhttp::async_read_header(conn.stream, buffer, parser, std::move(cb)); });
+        Request partial;
+        if (parser.is_header_done()) {
+            partial.method = std::string(parser.get().method_string());
+            partial.set_target(parser.get().target());
+        }
+        if (hec == bhttp::error::body_limit) {
+            co_await reject(conn, partial, 413, "Request body too large", opt.header_timeout);
+            co_await linger(conn);
+            break;
+        }
+        if (hec == bhttp::error::header_limit) {
+            co_await reject(conn, partial, 431, "Request header fields too large", opt.header_timeout);
+            break;
+        }
+        if (hec) {
+            if (!is_disconnect(hec)) co_await reject(conn, partial, 400, "Bad Request", opt.header_timeout);
+            break;
+        }
+
+        if (!parser.is_done()) {
+            if (const auto expect = parser.get()[bhttp::field::expect]; beast::iequals(expect, "100-continue")) {
+                static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+                auto [cec, cn] = co_await async_op([&](auto cb) {
+                    asio::async_write(conn.stream, asio::buffer(cont.data(), cont.size()), std::move(cb));
+                });
+                if (cec) break;
+            }
+            conn.stream.expires_after(opt.header_timeout);
+            auto [bec, bn] =
+                co_await async_op([&](auto cb) { bhttp::async_read(conn.stream, buffer, parser, std::move(cb)); });
+            if (bec == bhttp::error::body_limit) {
+                co_await reject(conn, partial, 413, "Request body too large", opt.header_timeout);
+                co_await linger(conn);
+                break;
+            }
+            if (bec) {
+                if (!is_disconnect(bec)) co_await reject(conn, partial, 400, "Bad Request", opt.header_timeout);
+                break;
+            }
+        }
+        conn.stream.expires_never();
+
+        auto msg = parser.release();
+        const unsigned version = msg.version();
+        const bool client_keep_alive = msg.keep_alive();
+        Request req = to_request(std::move(msg));
+        Response res = co_await w.server.app.handle(req, w.state.get());
+
+        const bool keep_alive = client_keep_alive && !w.draining;
+        beast::error_code wec;
+        co_await write_response(conn, std::move(res), version, keep_alive, opt.header_timeout, wec);
+        if (wec || !keep_alive) break;
+    }
+    beast::error_code ignored;  // the peer may be gone already; nothing to do about it
+    conn.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+core::Task<void> accept_loop(Worker& w) {
+    asio::steady_timer backoff(w.ioc);
+    while (!w.draining) {
+        tcp::socket socket(w.ioc);
+        auto [ec, n] = co_await async_op([&](auto cb) {
+            w.acceptor.async_accept(socket, [cb = std::move(cb)](beast::error_code e) mutable { cb(e, 0); });
+        });
+        if (w.draining) break;
+        if (ec) {
+            // Out of file descriptors and the like: wait a little instead of spinning.
+            core::log::warn("accept failed", {{"error", ec.message()}});
+            backoff.expires_after(std::chrono::milliseconds(50));
+            co_await async_op([&](auto cb) {
+                backoff.async_wait([cb = std::move(cb)](beast::error_code e) mutable { cb(e, 0); });
+            });
+            continue;
+        }
+        beast::error_code ignored;  // Nagle off is an optimisation; a socket that refuses it still works
+        socket.set_option(tcp::no_delay(true), ignored);
+        core::spawn(serve_connection(w, std::move(socket)), [](std::exception_ptr e) {
+            if (e) core::log::error("connection ended by an exception");
+        });
+    }
+    w.accepting = false;
+    w.finish_if_drained();
+}
+
+}  // namespace
+
+void Worker::begin_drain() {
+    draining = true;
+    beast::error_code ignored;  // closing an acceptor that failed to open is harmless
+    acceptor.close(ignored);
+    for (Connection* c : connections)
+        if (c->idle) c->stream.cancel();
+    finish_if_drained();
+}
+
+void Worker::finish_if_drained() {
+    if (draining && !accepting && connections.empty()) {
+        draining = false;  // report once
+        accepting = true;
+        asio::post(server.main, [this] { server.worker_finished(); });
+    }
+}
+
+void Server::Impl::bind(Worker& w, const tcp::endpoint& endpoint) {
+    beast::error_code ec;
+    w.acceptor.open(endpoint.protocol(), ec);
+    if (!ec) w.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) w.acceptor.set_option(reuse_port(true), ec);
+    if (!ec) w.acceptor.bind(endpoint, ec);
+    if (!ec) w.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+        throw std::runtime_error("cannot listen on " + endpoint.address().to_string() + ":" +
+                                 std::to_string(endpoint.port()) + ": " + ec.message());
+}
+
+void Server::Impl::begin_shutdown() {
+    if (shutting_down) return;
+    shutting_down = true;
+    core::log::info("shutting down", {{"grace_seconds", static_cast<std::int64_t>(options.shutdown_timeout.count())}});
+    for (Worker& w : workers) asio::post(w.ioc, [&w] { w.begin_drain(); });
+    deadline.expires_after(options.shutdown_timeout);
+    deadline.async_wait([this](beast::error_code ec) {
+        if (ec) return;  // cancelled: every worker drained in time
+        core::log::warn("shutdown deadline passed; closing remaining connections");
+        for (Worker& w : workers) w.ioc.stop();
+        main.stop();
+    });
+}
+
+void Server::Impl::worker_finished() {
+    if (++finished == workers.size()) {
+        deadline.cancel();
+        main.stop();
+    }
+}
+
+Server::Server(App& app, ServerOptions options, WorkerInit init)
+    : impl_(std::make_unique<Impl>(app, std::move(options), std::move(init))) {}
+
+Server::~Server() = default;
+
+void Server::stop() {
+    asio::post(impl_->main, [impl = impl_.get()] { impl->begin_shutdown(); });
+}
+
+void Server::run() {
+    Impl& s = *impl_;
+    beast::error_code ec;
+    auto address = asio::ip::make_address(s.options.host, ec);
+    tcp::endpoint endpoint;
+    if (ec) {
+        tcp::resolver resolver(s.main);
+        auto results = resolver.resolve(s.options.host, std::to_string(s.options.port), ec);
+        if (ec || results.empty())
+            throw std::runtime_error("cannot resolve HOST " + s.options.host + ": " + ec.message());
+        endpoint = results.begin()->endpoint();
+    } else {
+        endpoint = tcp::endpoint(address, s.options.port);
+    }
+
+    for (unsigned i = 0; i < std::max(1u, s.options.threads); ++i) {
+        Worker& w = s.workers.emplace_back(s);
+        s.bind(w, endpoint);
+        if (i == 0) endpoint.port(w.acceptor.local_endpoint().port());  // port 0: the others share the one chosen
+        w.state = s.init ? s.init(w.ioc) : nullptr;
+    }
+
+    asio::signal_set signals(s.main, SIGINT, SIGTERM);
+    signals.async_wait([&s](beast::error_code e, int) {
+        if (!e) s.begin_shutdown();
+    });
+
+    for (Worker& w : s.workers) {
+        w.thread = std::thread([&w] {
+            core::spawn(accept_loop(w), [](std::exception_ptr) {});
+            w.ioc.run();
+            w.state.reset();
+        });
+    }
+    core::log::info("listening", {{"host", s.options.host},
+                                  {"port", static_cast<std::int64_t>(endpoint.port())},
+                                  {"threads", static_cast<std::int64_t>(s.workers.size())}});
+
+    s.main.run();
+    signals.cancel();
+    for (Worker& w : s.workers) {
+        w.ioc.stop();
+        if (w.thread.joinable()) w.thread.join();
+    }
+    core::log::info("stopped");
+}
+
+}  // namespace http

@@ -1,0 +1,53 @@
+#include "http/test_client.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+
+#include "core/run.hpp"
+
+namespace http {
+
+struct TestClient::Loop {
+    boost::asio::io_context ioc{1};
+};
+
+TestClient::TestClient(App& app, const WorkerInit& init) : app_(app), loop_(std::make_unique<Loop>()) {
+    if (init) state_ = init(loop_->ioc);
+}
+
+TestClient::~TestClient() {
+    state_.reset();  // before the loop its connections are registered with
+}
+
+Response TestClient::request(std::string_view method, std::string_view target, std::string body,
+                             const HeaderList& headers) {
+    Request req;
+    req.method = std::string(method);
+    req.set_target(target);
+    for (const auto& [k, v] : headers) req.headers.add(k, v);
+    req.body = std::move(body);
+    return core::run_until_complete(loop_->ioc, app_.handle(req, state_.get()));
+}
+
+Response TestClient::post(std::string_view target, std::string json, HeaderList headers) {
+    headers.emplace_back("content-type", "application/json");
+    return request("POST", target, std::move(json), headers);
+}
+
+Response TestClient::patch(std::string_view target, std::string json, HeaderList headers) {
+    headers.emplace_back("content-type", "application/json");
+    return request("PATCH", target, std::move(json), headers);
+}
+
+Response TestClient::post_form(std::string_view target, std::string form, HeaderList headers) {
+    headers.emplace_back("content-type", "application/x-www-form-urlencoded");
+    return request("POST", target, std::move(form), headers);
+}
+
+boost::json::value json_of(const Response& response) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(response.body, ec);
+    return ec ? boost::json::value() : v;
+}
+
+}  // namespace http

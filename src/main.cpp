@@ -1,0 +1,121 @@
+// items-api: serve the API, or manage the database schema.
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "api/app.hpp"
+#include "config/settings.hpp"
+#include "core/log.hpp"
+#include "core/run.hpp"
+#include "db/migrations.hpp"
+#include "http/server.hpp"
+
+namespace {
+
+constexpr int kBadSetting = 2;
+
+constexpr const char* kSettingsHelp = R"(
+Settings come from the environment, then from the .env file (the environment wins):
+  DATABASE_URL   sqlite:///./data/app.db (default), sqlite:////abs/path.db, sqlite:///:memory:
+  HOST, PORT     where to listen (127.0.0.1, 8000); PORT=0 picks a free port
+  THREADS        event-loop threads (one per core)
+  APP_ENV        development (default) or production
+  SECRET_KEY, ALGORITHM, ACCESS_TOKEN_EXPIRE_MINUTES   token signing (HS256, 30)
+  LOG_LEVEL, LOG_FORMAT                                info, json | text
+  HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, SHUTDOWN_TIMEOUT  seconds (10, 5, 10)
+See README.md for the full table.)";
+
+config::Settings load(const std::string& env_file) {
+    return config::load_settings(config::merged_environment(config::read_env_file(env_file)));
+}
+
+std::vector<std::string> apply_migrations(db::Connector& connector) {
+    boost::asio::io_context ioc;
+    auto database = connector.open(ioc);
+    db::Migrator migrator(*database, db::migrations_for(connector.dialect()));
+    return core::run_until_complete(ioc, migrator.up());
+}
+
+int serve(const std::string& env_file) {
+    const config::Settings settings = load(env_file);
+    core::log::configure(settings.log_level, settings.log_format);
+    if (settings.secret_key_generated)
+        core::log::warn("SECRET_KEY is not set: generated a random one; tokens will not survive a restart");
+
+    api::Service service(settings);
+    if (const auto* sqlite = std::get_if<config::SqliteUrl>(&settings.database); sqlite && sqlite->in_memory()) {
+        // An in-memory database starts empty every time: give it the schema at once.
+        for (const auto& name : apply_migrations(service.connector()))
+            core::log::info("migration applied", {{"name", name}});
+    }
+
+    http::ServerOptions options;
+    options.host = settings.host;
+    options.port = settings.port;
+    options.threads = settings.threads;
+    options.header_timeout = settings.header_timeout;
+    options.keepalive_timeout = settings.keepalive_timeout;
+    options.shutdown_timeout = settings.shutdown_timeout;
+    http::Server server(service.app(), options, service.worker_init());
+    server.run();
+    return 0;
+}
+
+int migrate(const std::string& env_file, const std::string& action) {
+    const config::Settings settings = load(env_file);
+    core::log::configure(settings.log_level, settings.log_format);
+    api::Service service(settings);
+    boost::asio::io_context ioc;
+    auto database = service.connector().open(ioc);
+    db::Migrator migrator(*database, db::migrations_for(service.connector().dialect()));
+
+    if (action == "up") {
+        const auto applied = core::run_until_complete(ioc, migrator.up());
+        for (const auto& name : applied) std::cout << "applied " << name << '\n';
+        if (applied.empty()) std::cout << "database is up to date\n";
+    } else if (action == "down") {
+        const auto reverted = core::run_until_complete(ioc, migrator.down());
+        std::cout << (reverted.empty() ? "nothing to revert\n" : "reverted " + reverted + "\n");
+    } else {
+        for (const auto& s : core::run_until_complete(ioc, migrator.status()))
+            std::cout << (s.applied ? "applied  " : "pending  ") << s.name
+                      << (s.applied ? "  (" + s.applied_at + ")" : "") << '\n';
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App cli{"items-api: the Users and Items REST API (a compiled drop-in for the FastAPI tutorial service)"};
+    cli.footer(kSettingsHelp);
+    cli.require_subcommand(1);
+    std::string env_file = ".env";
+    cli.add_option("--env-file", env_file, "the .env file to read settings from")->capture_default_str();
+
+    auto* serve_cmd = cli.add_subcommand("serve", "Serve the HTTP API until SIGTERM or SIGINT (then drain and exit 0)");
+    auto* migrate_cmd = cli.add_subcommand("migrate", "Manage the database schema");
+    std::string action = "up";
+    migrate_cmd->add_option("action", action, "up: apply pending migrations; down: revert the newest; status: list")
+        ->check(CLI::IsMember({"up", "down", "status"}))
+        ->capture_default_str();
+
+    CLI11_PARSE(cli, argc, argv);
+
+    try {
+        if (serve_cmd->parsed()) return serve(env_file);
+        if (migrate_cmd->parsed()) return migrate(env_file, action);
+    } catch (const config::SettingsError& e) {
+        std::fprintf(stderr, "items-api: %s\n", e.what());
+        return kBadSetting;
+    } catch (const db::MigrationError& e) {
+        std::fprintf(stderr, "items-api: migration refused: %s\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "items-api: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,370 @@
+#pragma once
+// One description of a model drives its decoder (JSON or text input, every error
+// collected), its JSON encoder and its JSON Schema.
+//
+// Codec<T> has, for each supported T:
+//   static bool from_json(const json::value&, T&, Errors&)  - JSON body values
+//   static bool from_text(std::string_view, T&, Errors&)    - query, path and form values
+//   static void write(std::string& out, const T&)            - compact JSON, straight into `out`
+//   static json::object schema(Definitions&)                 - JSON Schema (OpenAPI 3.1 dialect)
+// Models are structs described with BOOST_DESCRIBE_STRUCT; their members use the
+// types of schema/types.hpp, std::string, std::int64_t, bool, std::optional, std::vector.
+
+#include <boost/core/type_name.hpp>
+#include <boost/describe/members.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <boost/mp11/algorithm.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "schema/errors.hpp"
+#include "schema/types.hpp"
+
+namespace schema {
+
+namespace json = boost::json;
+
+// The named schemas a document refers to with $ref (OpenAPI's components/schemas).
+struct Definitions {
+    json::object schemas;
+    std::string ref_prefix = "#/components/schemas/";
+};
+
+// Decoded text fields (query string, form), in the order sent; the last of a name wins.
+using TextFields = std::vector<std::pair<std::string, std::string>>;
+
+template <class T, class Enable = void>
+struct Codec;
+
+namespace detail {
+// Non-template pieces, defined in scalars.cpp.
+bool decode_string(const json::value& v, std::string& out, Errors& e);
+bool check_length(std::string_view s, std::size_t min, std::size_t max, Errors& e);
+bool decode_int(const json::value& v, std::int64_t& out, Errors& e);
+bool decode_int_text(std::string_view s, std::int64_t& out, Errors& e);
+bool check_range(std::int64_t v, std::int64_t min, std::int64_t max, Errors& e);
+bool decode_bool(const json::value& v, bool& out, Errors& e);
+bool decode_bool_text(std::string_view s, bool& out, Errors& e);
+bool normalize_email(std::string& s, Errors& e);
+void write_string(std::string& out, std::string_view s);
+void write_int(std::string& out, std::int64_t v);
+void write_bool(std::string& out, bool v);
+json::value text_input(std::string_view s);
+std::string field_title(std::string_view name);
+std::string model_name(std::string_view type_name);
+void model_attributes_error(const json::value& v, Errors& e);
+
+template <class T>
+struct is_maybe : std::false_type {};
+template <class T>
+struct is_maybe<Maybe<T>> : std::true_type {};
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+
+template <class T>
+constexpr bool is_model = boost::describe::has_describe_members<T>::value;
+
+template <class T>
+using members = boost::describe::describe_members<T, boost::describe::mod_public>;
+}  // namespace detail
+
+template <>
+struct Codec<std::string> {
+    static bool from_json(const json::value& v, std::string& out, Errors& e) {
+        return detail::decode_string(v, out, e);
+    }
+    static bool from_text(std::string_view s, std::string& out, Errors&) {
+        out.assign(s);
+        return true;
+    }
+    static void write(std::string& out, const std::string& v) { detail::write_string(out, v); }
+    static json::object schema(Definitions&) { return {{"type", "string"}}; }
+};
+
+template <std::size_t Min, std::size_t Max>
+struct Codec<Str<Min, Max>> {
+    static bool from_json(const json::value& v, Str<Min, Max>& out, Errors& e) {
+        return detail::decode_string(v, out, e) && detail::check_length(out, Min, Max, e);
+    }
+    static bool from_text(std::string_view s, Str<Min, Max>& out, Errors& e) {
+        out.assign(s);
+        return detail::check_length(out, Min, Max, e);
+    }
+    static void write(std::string& out, const Str<Min, Max>& v) { detail::write_string(out, v); }
+    static json::object schema(Definitions&) {
+        json::object s{{"type", "string"}};
+        if (Min > 0) s["minLength"] = Min;
+        if (Max != std::numeric_limits<std::size_t>::max()) s["maxLength"] = Max;
+        return s;
+    }
+};
+
+template <>
+struct Codec<Email> {
+    static bool from_json(const json::value& v, Email& out, Errors& e) {
+        return detail::decode_string(v, out, e) && detail::normalize_email(out, e);
+    }
+    static bool from_text(std::string_view s, Email& out, Errors& e) {
+        out.assign(s);
+        return detail::normalize_email(out, e);
+    }
+    static void write(std::string& out, const Email& v) { detail::write_string(out, v); }
+    static json::object schema(Definitions&) { return {{"type", "string"}, {"format", "email"}}; }
+};
+
+template <>
+struct Codec<std::int64_t> {
+    static bool from_json(const json::value& v, std::int64_t& out, Errors& e) {
+        return detail::decode_int(v, out, e);
+    }
+    static bool from_text(std::string_view s, std::int64_t& out, Errors& e) {
+        return detail::decode_int_text(s, out, e);
+    }
+    static void write(std::string& out, std::int64_t v) { detail::write_int(out, v); }
+    static json::object schema(Definitions&) { return {{"type", "integer"}}; }
+};
+
+template <std::int64_t Min, std::int64_t Max>
+struct Codec<Int<Min, Max>> {
+    static bool from_json(const json::value& v, Int<Min, Max>& out, Errors& e) {
+        return detail::decode_int(v, out.value, e) && detail::check_range(out.value, Min, Max, e);
+    }
+    static bool from_text(std::string_view s, Int<Min, Max>& out, Errors& e) {
+        return detail::decode_int_text(s, out.value, e) && detail::check_range(out.value, Min, Max, e);
+    }
+    static void write(std::string& out, const Int<Min, Max>& v) { detail::write_int(out, v.value); }
+    static json::object schema(Definitions&) {
+        json::object s{{"type", "integer"}};
+        if (Min != std::numeric_limits<std::int64_t>::min()) s["minimum"] = Min;
+        if (Max != std::numeric_limits<std::int64_t>::max()) s["maximum"] = Max;
+        return s;
+    }
+};
+
+template <>
+struct Codec<bool> {
+    static bool from_json(const json::value& v, bool& out, Errors& e) { return detail::decode_bool(v, out, e); }
+    static bool from_text(std::string_view s, bool& out, Errors& e) { return detail::decode_bool_text(s, out, e); }
+    static void write(std::string& out, bool v) { detail::write_bool(out, v); }
+    static json::object schema(Definitions&) { return {{"type", "boolean"}}; }
+};
+
+template <class T>
+struct Codec<std::optional<T>> {
+    static bool from_json(const json::value& v, std::optional<T>& out, Errors& e) {
+        if (v.is_null()) {
+            out.reset();
+            return true;
+        }
+        return Codec<T>::from_json(v, out.emplace(), e);
+    }
+    static bool from_text(std::string_view s, std::optional<T>& out, Errors& e) {
+        return Codec<T>::from_text(s, out.emplace(), e);
+    }
+    static void write(std::string& out, const std::optional<T>& v) {
+        if (v)
+            Codec<T>::write(out, *v);
+        else
+            out += "null";
+    }
+    static json::object schema(Definitions& defs) {
+        return {{"anyOf", json::array{Codec<T>::schema(defs), json::object{{"type", "null"}}}}};
+    }
+};
+
+template <class T>
+struct Codec<std::vector<T>> {
+    static bool from_json(const json::value& v, std::vector<T>& out, Errors& e) {
+        const json::array* arr = v.if_array();
+        if (!arr) {
+            e.add("list_type", "Input should be a valid list", v);
+            return false;
+        }
+        out.clear();
+        out.resize(arr->size());
+        bool ok = true;
+        for (std::size_t i = 0; i < arr->size(); ++i) {
+            auto scope = e.at(static_cast<std::int64_t>(i));
+            ok = Codec<T>::from_json((*arr)[i], out[i], e) && ok;
+        }
+        return ok;
+    }
+    static void write(std::string& out, const std::vector<T>& v) {
+        out += '[';
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            if (i) out += ',';
+            Codec<T>::write(out, v[i]);
+        }
+        out += ']';
+    }
+    static json::object schema(Definitions& defs) {
+        return {{"type", "array"}, {"items", Codec<T>::schema(defs)}};
+    }
+};
+
+namespace detail {
+
+// Where a model's fields come from: a JSON object, or text fields (query, form).
+struct JsonFields {
+    const json::object& object;
+    const json::value* find(std::string_view name) const { return object.if_contains(name); }
+    json::value missing_input() const { return object; }
+    template <class F>
+    bool decode(const json::value& raw, F& out, Errors& e) const {
+        return Codec<F>::from_json(raw, out, e);
+    }
+};
+
+struct TextFieldSource {
+    const TextFields& fields;
+    const std::string* find(std::string_view name) const {
+        const std::string* found = nullptr;
+        for (const auto& [k, v] : fields)
+            if (k == name) found = &v;
+        return found;
+    }
+    json::value missing_input() const { return nullptr; }
+    template <class F>
+    bool decode(const std::string& raw, F& out, Errors& e) const {
+        return Codec<F>::from_text(raw, out, e);
+    }
+};
+
+template <class Source, class F>
+bool decode_member(const Source& src, std::string_view name, F& member, Errors& e) {
+    auto scope = e.at(name);
+    const auto* raw = src.find(name);
+    if constexpr (is_maybe<F>::value) {
+        if (!raw) return true;
+        member.present = true;
+        return src.decode(*raw, member.value, e);
+    } else if constexpr (is_optional<F>::value) {
+        if (!raw) {
+            member.reset();
+            return true;
+        }
+        return src.decode(*raw, member, e);
+    } else {
+        if (!raw) {
+            e.add("missing", "Field required", src.missing_input());
+            return false;
+        }
+        return src.decode(*raw, member, e);
+    }
+}
+
+template <class T, class Source>
+bool decode_members(const Source& src, T& out, Errors& e) {
+    bool ok = true;
+    boost::mp11::mp_for_each<members<T>>(
+        [&](auto d) { ok = decode_member(src, d.name, out.*d.pointer, e) && ok; });
+    return ok;
+}
+
+template <class F>
+constexpr bool is_required() {
+    return !is_maybe<F>::value && !is_optional<F>::value;
+}
+
+}  // namespace detail
+
+// Decodes a model from text fields (a query string's or a form's), every error collected.
+template <class T>
+bool decode_text_fields(const TextFields& fields, T& out, Errors& e) {
+    return detail::decode_members(detail::TextFieldSource{fields}, out, e);
+}
+
+template <class T>
+struct Codec<T, std::enable_if_t<detail::is_model<T>>> {
+    static bool from_json(const json::value& v, T& out, Errors& e) {
+        const json::object* obj = v.if_object();
+        if (!obj) {
+            detail::model_attributes_error(v, e);
+            return false;
+        }
+        return detail::decode_members(detail::JsonFields{*obj}, out, e);
+    }
+
+    static void write(std::string& out, const T& v) {
+        out += '{';
+        bool first = true;
+        boost::mp11::mp_for_each<detail::members<T>>([&](auto d) {
+            using F = std::remove_cvref_t<decltype(v.*d.pointer)>;
+            const auto& member = v.*d.pointer;
+            if constexpr (detail::is_maybe<F>::value) {
+                if (!member.present) return;
+            }
+            if (!first) out += ',';
+            first = false;
+            detail::write_string(out, d.name);
+            out += ':';
+            if constexpr (detail::is_maybe<F>::value)
+                Codec<std::remove_cvref_t<decltype(member.value)>>::write(out, member.value);
+            else
+                Codec<F>::write(out, member);
+        });
+        out += '}';
+    }
+
+    static std::string name() { return detail::model_name(boost::core::type_name<T>()); }
+
+    // The model's own schema, with the types it refers to added to `defs`.
+    static json::object definition(Definitions& defs) {
+        json::object properties;
+        json::array required;
+        const T defaults{};
+        boost::mp11::mp_for_each<detail::members<T>>([&](auto d) {
+            using F = std::remove_cvref_t<decltype(defaults.*d.pointer)>;
+            json::object prop;
+            if constexpr (detail::is_maybe<F>::value) {
+                using V = std::remove_cvref_t<decltype((defaults.*d.pointer).value)>;
+                prop = Codec<V>::schema(defs);
+                std::string dflt;
+                Codec<V>::write(dflt, (defaults.*d.pointer).value);
+                if (!detail::is_optional<V>::value || dflt != "null") prop["default"] = json::parse(dflt);
+            } else {
+                prop = Codec<F>::schema(defs);
+                if constexpr (detail::is_optional<F>::value) prop["default"] = nullptr;
+            }
+            prop["title"] = detail::field_title(d.name);
+            if (detail::is_required<F>()) required.emplace_back(json::string_view(d.name));
+            properties[d.name] = std::move(prop);
+        });
+        json::object s{{"properties", std::move(properties)}};
+        if (!required.empty()) s["required"] = std::move(required);
+        s["title"] = name();
+        s["type"] = "object";
+        return s;
+    }
+
+    static json::object schema(Definitions& defs) {
+        const std::string n = name();
+        if (!defs.schemas.contains(n)) {
+            defs.schemas[n] = json::object{};  // placeholder: stops recursion on self-reference
+            defs.schemas[n] = definition(defs);
+        }
+        return {{"$ref", defs.ref_prefix + n}};
+    }
+};
+
+// Encodes any supported value as compact JSON.
+template <class T>
+std::string to_json(const T& value) {
+    std::string out;
+    Codec<T>::write(out, value);
+    return out;
+}
+
+// Parses a JSON document; a syntax error is reported as Pydantic's json_invalid
+// at the current location plus the byte offset.
+std::optional<json::value> parse_json(std::string_view text, Errors& e);
+
+}  // namespace schema

@@ -1,0 +1,63 @@
+#pragma once
+// Field types that carry their constraints, so a model is described once:
+//
+//   struct ItemCreate {
+//       schema::Str<1, 255> title;
+//       std::optional<schema::Str<0, 10000>> description;  // nullable, default null
+//   };
+//   BOOST_DESCRIBE_STRUCT(ItemCreate, (), (title, description))
+//
+// A plain member is required; std::optional<T> may be null (absent means null);
+// Maybe<T> may be absent (it keeps its initial value and records that it was not sent).
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+
+namespace schema {
+
+// A string of Min..Max characters (Unicode code points, as Pydantic counts).
+template <std::size_t Min = 0, std::size_t Max = std::numeric_limits<std::size_t>::max()>
+struct Str : std::string {
+    static constexpr std::size_t min_length = Min;
+    static constexpr std::size_t max_length = Max;
+    Str() = default;
+    Str(std::string s) : std::string(std::move(s)) {}
+    Str(const char* s) : std::string(s) {}
+};
+
+// An integer in Min..Max.
+template <std::int64_t Min = std::numeric_limits<std::int64_t>::min(),
+          std::int64_t Max = std::numeric_limits<std::int64_t>::max()>
+struct Int {
+    static constexpr std::int64_t min = Min;
+    static constexpr std::int64_t max = Max;
+    std::int64_t value = 0;
+    constexpr Int() = default;
+    constexpr Int(std::int64_t v) : value(v) {}
+    constexpr operator std::int64_t() const { return value; }
+};
+
+// An e-mail address, validated as Pydantic's EmailStr does (domain lowercased).
+struct Email : std::string {
+    Email() = default;
+    Email(std::string s) : std::string(std::move(s)) {}
+    Email(const char* s) : std::string(s) {}
+};
+
+// A field that may be left out of the input: `present` says whether it was sent.
+// Left out, it keeps the value it was initialised with (its default).
+template <class T>
+struct Maybe {
+    T value{};
+    bool present = false;
+    Maybe() = default;
+    Maybe(T v) : value(std::move(v)) {}
+    explicit operator bool() const { return present; }
+    const T& operator*() const { return value; }
+    const T* operator->() const { return &value; }
+};
+
+}  // namespace schema

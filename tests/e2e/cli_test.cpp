@@ -1,0 +1,72 @@
+// The command line: subcommands, help, and one clear line for a bad setting.
+
+#include <gtest/gtest.h>
+
+#include "process.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using e2e::Process;
+
+struct Outcome {
+    int code;
+    std::string out;
+    std::string err;
+};
+
+Outcome run(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+    const std::string folder = e2e::temp_folder();
+    env.emplace("DATABASE_URL", "sqlite:///" + folder + "/app.db");
+    args.insert(args.begin(), ITEMS_API_BINARY);
+    Process p(args, env, folder);
+    const auto code = p.wait(30s);
+    return {code.value_or(-1), p.output(), p.errors()};
+}
+
+TEST(Cli, HelpExplainsTheSubcommands) {
+    const auto r = run({"--help"});
+    EXPECT_EQ(r.code, 0);
+    for (const char* word : {"serve", "migrate", "DATABASE_URL", "SECRET_KEY"})
+        EXPECT_NE(r.out.find(word), std::string::npos) << word;
+    EXPECT_EQ(run({"migrate", "--help"}).code, 0);
+}
+
+TEST(Cli, BadSettingIsOneLineNamingItAndExitCode2) {
+    for (const auto& [name, value] : std::map<std::string, std::string>{
+             {"PORT", "eighty"}, {"LOG_FORMAT", "xml"}, {"THREADS", "-1"}, {"DATABASE_URL", "mysql://x/y"}}) {
+        const auto r = run({"serve"}, {{name, value}});
+        EXPECT_EQ(r.code, 2) << name;
+        EXPECT_NE(r.err.find(name), std::string::npos) << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+}
+
+TEST(Cli, UnwritableDatabasePathNamesDatabaseUrl) {
+    const auto r = run({"migrate", "up"}, {{"DATABASE_URL", "sqlite:////proc/no/such/app.db"}});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("DATABASE_URL"), std::string::npos) << r.err;
+}
+
+TEST(Cli, MigrateUpStatusDown) {
+    const std::string folder = e2e::temp_folder();
+    const std::map<std::string, std::string> env{{"DATABASE_URL", "sqlite:///data/app.db"}};
+    auto step = [&](std::string action) {
+        Process p({ITEMS_API_BINARY, "migrate", action}, env, folder);
+        const auto code = p.wait(30s);
+        return Outcome{code.value_or(-1), p.output(), p.errors()};
+    };
+    auto up = step("up");
+    EXPECT_EQ(up.code, 0) << up.err;
+    EXPECT_NE(up.out.find("applied 0001_create_users_and_items"), std::string::npos) << up.out;
+    EXPECT_NE(step("up").out.find("up to date"), std::string::npos);
+    auto status = step("status");
+    EXPECT_NE(status.out.find("applied  0001_create_users_and_items"), std::string::npos) << status.out;
+    auto down = step("down");
+    EXPECT_NE(down.out.find("reverted 0001_create_users_and_items"), std::string::npos) << down.out;
+    EXPECT_NE(step("status").out.find("pending  0001_create_users_and_items"), std::string::npos);
+}
+
+TEST(Cli, UnknownSubcommandFails) { EXPECT_NE(run({"frobnicate"}).code, 0); }
+
+}  // namespace

@@ -1,0 +1,80 @@
+#pragma once
+// A child process of the real binary, and a raw HTTP/1.1 client over loopback:
+// what the e2e tests need and no more.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace e2e {
+
+class Process {
+public:
+    // Starts `args` (args[0] is the program) in `cwd` with the current environment
+    // plus `env`; stdout and stderr go to files that output()/errors() read.
+    Process(std::vector<std::string> args, const std::map<std::string, std::string>& env, const std::string& cwd);
+    ~Process();
+    Process(const Process&) = delete;
+    Process& operator=(const Process&) = delete;
+
+    std::string output() const;
+    std::string errors() const;
+    // Waits until stdout contains `needle`; false on timeout or exit.
+    bool wait_for_output(const std::string& needle, std::chrono::milliseconds timeout) const;
+    void signal(int sig) const;
+    // The exit code, or nullopt if it is still running after `timeout`.
+    std::optional<int> wait(std::chrono::milliseconds timeout);
+
+private:
+    pid_t pid_ = -1;
+    std::optional<int> exit_code_;
+    std::string out_path_, err_path_;
+};
+
+// A fresh empty folder under the test's temporary directory.
+std::string temp_folder();
+
+struct RawResponse {
+    int status = 0;
+    std::map<std::string, std::string> headers;  // lower-case names
+    std::string body;
+};
+
+class Connection {
+public:
+    explicit Connection(int port);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // Sends all of `data` (false if the peer closed).
+    bool send(const std::string& data);
+    // Reads one response (Content-Length bodies); nullopt on close or timeout.
+    std::optional<RawResponse> read_response(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    // True once the peer has closed the connection (reads EOF) within `timeout`.
+    bool closed_by_peer(std::chrono::milliseconds timeout);
+
+private:
+    int fd_ = -1;
+    std::string buffer_;
+};
+
+// Starts `items-api serve` on a free port with a fresh SQLite database; waits until it listens.
+class Server {
+public:
+    explicit Server(std::map<std::string, std::string> env = {});
+    int port() const { return port_; }
+    Process& process() { return *process_; }
+
+private:
+    std::string folder_;
+    std::unique_ptr<Process> process_;
+    int port_ = 0;
+};
+
+}  // namespace e2e

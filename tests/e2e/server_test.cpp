@@ -1,0 +1,173 @@
+// The real binary over loopback: what only a socket can show.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <thread>
+
+#include "process.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using e2e::Connection;
+
+const std::string kGetHealth = "GET /health HTTP/1.1\r\nHost: t\r\n\r\n";
+
+class Server : public ::testing::Test {
+protected:
+    e2e::Server server;
+};
+
+TEST_F(Server, HealthAnswersOkWithARequestId) {
+    Connection c(server.port());
+    ASSERT_TRUE(c.send(kGetHealth));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, R"({"status":"ok"})");
+    EXPECT_EQ(r->headers["content-type"], "application/json");
+    EXPECT_EQ(r->headers["x-request-id"].size(), 32u);
+}
+
+TEST_F(Server, EachRequestIsLoggedAsOneJsonLine) {
+    Connection c(server.port());
+    ASSERT_TRUE(c.send("GET /health HTTP/1.1\r\nHost: t\r\nX-Request-ID: trace-me-42\r\n\r\n"));
+    ASSERT_TRUE(c.read_response());
+    ASSERT_TRUE(server.process().wait_for_output("trace-me-42", 5s));
+    const std::string out = server.process().output();
+    const auto at = out.find("trace-me-42");
+    const std::string line = out.substr(out.rfind('\n', at) + 1, out.find('\n', at) - out.rfind('\n', at) - 1);
+    for (const char* field : {"\"time\":", "\"method\":\"GET\"", "\"path\":\"/health\"", "\"status\":200",
+                              "\"duration_ms\":", "\"bytes\":15"})
+        EXPECT_NE(line.find(field), std::string::npos) << field << " missing from " << line;
+}
+
+TEST_F(Server, UnknownPathIs404Json) {
+    Connection c(server.port());
+    ASSERT_TRUE(c.send("GET /nope HTTP/1.1\r\nHost: t\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 404);
+    EXPECT_EQ(r->body, R"({"detail":"Not Found"})");
+}
+
+TEST_F(Server, WrongMethodIs405WithAllow) {
+    Connection c(server.port());
+    ASSERT_TRUE(c.send("DELETE /health HTTP/1.1\r\nHost: t\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 405);
+    EXPECT_EQ(r->headers["allow"], "GET");
+    EXPECT_EQ(r->body, R"({"detail":"Method Not Allowed"})");
+}
+
+TEST_F(Server, TwoMebibyteBodyIs413) {
+    Connection c(server.port());
+    const std::string body(2 * 1024 * 1024, 'x');
+    ASSERT_TRUE(c.send("POST /health HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\n\r\n"));
+    c.send(body);  // the server may stop reading early; it answers either way
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 413);
+    EXPECT_EQ(r->body, R"({"detail":"Request body too large"})");
+    Connection next(server.port());
+    ASSERT_TRUE(next.send(kGetHealth));
+    EXPECT_EQ(next.read_response()->status, 200);
+}
+
+TEST_F(Server, ChunkedBodyOverTheLimitIs413) {
+    Connection c(server.port());
+    ASSERT_TRUE(c.send("POST /health HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    const std::string chunk(256 * 1024, 'x');
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());
+    for (int i = 0; i < 6; ++i)
+        if (!c.send(size + chunk + "\r\n")) break;
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 413);
+}
+
+TEST_F(Server, OversizedHeadersAre431) {
+    Connection c(server.port());
+    ASSERT_TRUE(c.send("GET /health HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(9000, 'a') + "\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 431);
+}
+
+TEST_F(Server, KeepAliveServesTwoRequestsOnOneConnection) {
+    Connection c(server.port());
+    ASSERT_TRUE(c.send(kGetHealth));
+    auto first = c.read_response();
+    ASSERT_TRUE(c.send("GET /nope HTTP/1.1\r\nHost: t\r\n\r\n"));
+    auto second = c.read_response();
+    ASSERT_TRUE(first && second);
+    EXPECT_EQ(first->status, 200);
+    EXPECT_EQ(second->status, 404);
+}
+
+TEST_F(Server, PipelinedRequestsAreAnsweredInOrder) {
+    Connection c(server.port());
+    ASSERT_TRUE(c.send(kGetHealth + "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n" + kGetHealth));
+    auto a = c.read_response();
+    auto b = c.read_response();
+    auto d = c.read_response();
+    ASSERT_TRUE(a && b && d);
+    EXPECT_EQ(a->status, 200);
+    EXPECT_EQ(b->status, 404);
+    EXPECT_EQ(d->status, 200);
+}
+
+TEST_F(Server, MalformedRequestLineIs400AndTheServerGoesOn) {
+    Connection c(server.port());
+    ASSERT_TRUE(c.send("THIS IS NOT HTTP\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_EQ(r->body, R"({"detail":"Bad Request"})");
+    EXPECT_TRUE(c.closed_by_peer(2s));
+
+    Connection next(server.port());
+    ASSERT_TRUE(next.send(kGetHealth));
+    auto ok = next.read_response();
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->status, 200);
+}
+
+TEST_F(Server, ConnectionCloseIsHonoured) {
+    Connection c(server.port());
+    ASSERT_TRUE(c.send("GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->headers["connection"], "close");
+    EXPECT_TRUE(c.closed_by_peer(2s));
+}
+
+TEST_F(Server, SigtermLetsAnInFlightRequestFinishThenExitsZero) {
+    Connection slow(server.port());
+    // Headers and half the body: the request is in flight when the signal arrives.
+    ASSERT_TRUE(slow.send("GET /health HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n12345"));
+    Connection idle(server.port());
+    std::this_thread::sleep_for(200ms);
+    server.process().signal(SIGTERM);
+    ASSERT_TRUE(server.process().wait_for_output("shutting down", 5s));
+    EXPECT_TRUE(idle.closed_by_peer(2s)) << "an idle keep-alive connection should be closed at once";
+    EXPECT_FALSE(server.process().wait(300ms).has_value()) << "exited before the in-flight request finished";
+
+    ASSERT_TRUE(slow.send("67890"));
+    auto r = slow.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->headers["connection"], "close");
+    EXPECT_EQ(server.process().wait(10s), 0);
+}
+
+TEST_F(Server, SigintExitsZeroWhenIdle) {
+    server.process().signal(SIGINT);
+    EXPECT_EQ(server.process().wait(10s), 0);
+}
+
+}  // namespace

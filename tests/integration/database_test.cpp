@@ -1,0 +1,104 @@
+#include "support.hpp"
+
+namespace {
+
+using testing_support::settings_for;
+
+class Database : public ::testing::TestWithParam<std::string> {
+protected:
+    Database() : connector(db::make_connector(settings_for(GetParam()).database)), database(connector->open(ioc)) {
+        run(database->execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE, score DOUBLE PRECISION, "
+                                     "flag BOOLEAN)"));
+    }
+
+    template <class T>
+    T run(core::Task<T> task) {
+        return core::run_until_complete(ioc, std::move(task));
+    }
+    db::Result sql(std::string_view text, db::Params params = {}) { return run(database->query(text, std::move(params))); }
+
+    boost::asio::io_context ioc;
+    std::unique_ptr<db::Connector> connector;
+    std::unique_ptr<db::Database> database;
+};
+
+TEST_P(Database, BindsParametersByNumberAndReadsTypedColumns) {
+    sql("INSERT INTO t (id, name, score, flag) VALUES ($1, $2, $3, $4)",
+        {std::int64_t{1}, std::string("o'neil; DROP TABLE t"), 2.5, true});
+    sql("INSERT INTO t (id, name, score, flag) VALUES ($1, $2, $3, $4)", {std::int64_t{2}, nullptr, nullptr, false});
+    auto r = sql("SELECT id, name, score, flag FROM t WHERE id = $2 OR id = $1 ORDER BY id", {std::int64_t{1}, std::int64_t{2}});
+    ASSERT_EQ(r.rows.size(), 2u);
+    EXPECT_EQ(r.columns, (std::vector<std::string>{"id", "name", "score", "flag"}));
+    EXPECT_EQ(r.rows[0].get<std::string>(1), "o'neil; DROP TABLE t");
+    EXPECT_DOUBLE_EQ(r.rows[0].get<double>(2), 2.5);
+    EXPECT_TRUE(r.rows[0].get<bool>(3));
+    EXPECT_EQ(r.rows[1].get<std::optional<std::string>>(1), std::nullopt);
+    EXPECT_FALSE(r.rows[1].get<bool>(3));
+}
+
+TEST_P(Database, ReportsAffectedRows) {
+    sql("INSERT INTO t (id) VALUES (1), (2), (3)");
+    EXPECT_EQ(sql("UPDATE t SET flag = $1 WHERE id > 1", {true}).affected, 2);
+}
+
+TEST_P(Database, UniqueViolationHasItsKind) {
+    sql("INSERT INTO t (id, name) VALUES (1, 'x')");
+    try {
+        sql("INSERT INTO t (id, name) VALUES (2, 'x')");
+        FAIL() << "duplicate stored";
+    } catch (const db::DatabaseError& e) {
+        EXPECT_EQ(e.kind(), db::DatabaseError::Kind::unique_violation);
+    }
+    EXPECT_EQ(sql("SELECT COUNT(*) FROM t").rows[0].get<std::int64_t>(0), 1);
+}
+
+TEST_P(Database, CommittedTransactionKeepsItsWrites) {
+    auto tx = run(database->begin());
+    run(tx->query("INSERT INTO t (id) VALUES (1)"));
+    run(tx->commit());
+    EXPECT_EQ(sql("SELECT COUNT(*) FROM t").rows[0].get<std::int64_t>(0), 1);
+}
+
+TEST_P(Database, AbandonedTransactionRollsBack) {
+    {
+        auto tx = run(database->begin());
+        run(tx->query("INSERT INTO t (id) VALUES (1)"));
+    }
+    EXPECT_EQ(sql("SELECT COUNT(*) FROM t").rows[0].get<std::int64_t>(0), 0);
+    auto tx = run(database->begin());
+    run(tx->query("INSERT INTO t (id) VALUES (2)"));
+    run(tx->rollback());
+    EXPECT_EQ(sql("SELECT COUNT(*) FROM t").rows[0].get<std::int64_t>(0), 0);
+}
+
+// A query issued while another coroutine's transaction is open waits for it instead
+// of running inside it.
+TEST_P(Database, QueriesWaitForAnOpenTransaction) {
+    std::optional<std::int64_t> seen;
+    auto reader = [&]() -> core::Task<void> {
+        auto r = co_await database->query("SELECT COUNT(*) FROM t");
+        seen = r.rows[0].get<std::int64_t>(0);
+    };
+    auto writer = [&]() -> core::Task<void> {
+        auto tx = co_await database->begin();
+        core::spawn(reader(), [](std::exception_ptr) {});
+        EXPECT_FALSE(seen.has_value()) << "the query ran inside the open transaction";
+        co_await tx->query("INSERT INTO t (id) VALUES (5)");
+        co_await tx->rollback();
+    };
+    run(writer());
+    ioc.restart();
+    ioc.run();
+    ASSERT_TRUE(seen.has_value());
+    EXPECT_EQ(*seen, 0);
+}
+
+TEST_P(Database, ABadStatementIsAnErrorNotACrash) {
+    EXPECT_THROW(sql("SELEC nonsense"), db::DatabaseError);
+    EXPECT_EQ(sql("SELECT 1").rows[0].get<std::int64_t>(0), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Database, ::testing::ValuesIn(testing_support::database_urls()),
+                         testing_support::backend_name);
+
+}  // namespace

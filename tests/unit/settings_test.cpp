@@ -1,0 +1,110 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "config/settings.hpp"
+
+namespace {
+
+using config::Environment;
+using config::load_settings;
+using config::SettingsError;
+
+std::string failing_setting(const Environment& env) {
+    try {
+        load_settings(env);
+    } catch (const SettingsError& e) {
+        return e.setting();
+    }
+    return "";
+}
+
+TEST(Settings, DefaultsServeSqliteOnLoopback) {
+    const auto s = load_settings({});
+    EXPECT_EQ(s.host, "127.0.0.1");
+    EXPECT_EQ(s.port, 8000);
+    EXPECT_GE(s.threads, 1u);
+    EXPECT_EQ(std::get<config::SqliteUrl>(s.database).path, "./data/app.db");
+    EXPECT_EQ(s.algorithm, "HS256");
+    EXPECT_EQ(s.access_token_expire_minutes, 30);
+    EXPECT_TRUE(s.secret_key_generated);
+    EXPECT_GE(s.secret_key.size(), 32u);
+    EXPECT_EQ(s.log_format, core::log::Format::json);
+}
+
+TEST(Settings, BadValuesNameTheSetting) {
+    EXPECT_EQ(failing_setting({{"PORT", "abc"}}), "PORT");
+    EXPECT_EQ(failing_setting({{"PORT", "70000"}}), "PORT");
+    EXPECT_EQ(failing_setting({{"THREADS", "0"}}), "THREADS");
+    EXPECT_EQ(failing_setting({{"DATABASE_URL", "mysql://x"}}), "DATABASE_URL");
+    EXPECT_EQ(failing_setting({{"ALGORITHM", "RS256"}}), "ALGORITHM");
+    EXPECT_EQ(failing_setting({{"LOG_LEVEL", "loud"}}), "LOG_LEVEL");
+    EXPECT_EQ(failing_setting({{"LOG_FORMAT", "xml"}}), "LOG_FORMAT");
+    EXPECT_EQ(failing_setting({{"ACCESS_TOKEN_EXPIRE_MINUTES", "-5"}}), "ACCESS_TOKEN_EXPIRE_MINUTES");
+    EXPECT_EQ(failing_setting({{"APP_ENV", "staging"}}), "APP_ENV");
+    EXPECT_EQ(failing_setting({{"KEEPALIVE_TIMEOUT", "0"}}), "KEEPALIVE_TIMEOUT");
+}
+
+TEST(Settings, ProductionRequiresALongSecretKey) {
+    EXPECT_EQ(failing_setting({{"APP_ENV", "production"}}), "SECRET_KEY");
+    EXPECT_EQ(failing_setting({{"APP_ENV", "production"}, {"SECRET_KEY", "short"}}), "SECRET_KEY");
+    const auto s = load_settings({{"APP_ENV", "production"}, {"SECRET_KEY", std::string(32, 'k')}});
+    EXPECT_FALSE(s.secret_key_generated);
+}
+
+TEST(Settings, ErrorMessageNeverShowsTheSecretKey) {
+    try {
+        load_settings({{"APP_ENV", "production"}, {"SECRET_KEY", "hunter2"}});
+        FAIL() << "expected a SettingsError";
+    } catch (const SettingsError& e) {
+        EXPECT_EQ(std::string(e.what()).find("hunter2"), std::string::npos);
+    }
+}
+
+TEST(Settings, DatabaseUrlAcceptsSqlAlchemyForms) {
+    using config::parse_database_url;
+    auto sqlite_path = [](std::string_view url) {
+        return std::get<config::SqliteUrl>(std::get<config::DatabaseUrl>(parse_database_url(url))).path;
+    };
+    EXPECT_EQ(sqlite_path("sqlite:///relative/app.db"), "relative/app.db");
+    EXPECT_EQ(sqlite_path("sqlite:////absolute/app.db"), "/absolute/app.db");
+    EXPECT_EQ(sqlite_path("sqlite:///:memory:"), ":memory:");
+    EXPECT_EQ(sqlite_path("sqlite://"), ":memory:");
+    EXPECT_EQ(sqlite_path("sqlite+aiosqlite:///x.db"), "x.db");
+    auto pg = std::get<config::PostgresUrl>(
+        std::get<config::DatabaseUrl>(parse_database_url("postgresql+asyncpg://u:p@db:5432/app")));
+    EXPECT_EQ(pg.conninfo, "postgresql://u:p@db:5432/app");
+}
+
+TEST(Settings, EnvFileIsReadAndEnvironmentWins) {
+    const std::string path = ::testing::TempDir() + "settings_test.env";
+    {
+        std::ofstream f(path);
+        f << "# comment\n\nexport PORT=9001\nHOST = \"0.0.0.0\"\nLOG_FORMAT=text # trailing\nTHREADS='3'\n";
+    }
+    auto file = config::read_env_file(path);
+    EXPECT_EQ(file.at("PORT"), "9001");
+    EXPECT_EQ(file.at("HOST"), "0.0.0.0");
+    EXPECT_EQ(file.at("LOG_FORMAT"), "text");
+    EXPECT_EQ(file.at("THREADS"), "3");
+
+    ::setenv("PORT", "9002", 1);
+    auto merged = config::merged_environment(file);
+    ::unsetenv("PORT");
+    EXPECT_EQ(merged.at("PORT"), "9002");
+    EXPECT_EQ(merged.at("HOST"), "0.0.0.0");
+    std::remove(path.c_str());
+}
+
+TEST(Settings, MalformedEnvFileLineIsReported) {
+    const std::string path = ::testing::TempDir() + "settings_bad.env";
+    {
+        std::ofstream f(path);
+        f << "PORT=1\nthis is not a setting\n";
+    }
+    EXPECT_THROW(config::read_env_file(path), SettingsError);
+    std::remove(path.c_str());
+}
+
+}  // namespace
