@@ -2,10 +2,31 @@
 
 #include "api/deps.hpp"
 #include "api/routes.hpp"
+#include "core/log.hpp"
 
 namespace api {
 
-Service::Service(const config::Settings& settings) : connector_(db::make_connector(settings.database)) {
+namespace {
+db::PoolOptions pool_options(const config::Settings& s) {
+    return {s.db_pool_size, s.db_pool_timeout, s.db_statement_timeout};
+}
+
+// A database that is down or saturated is the service being unavailable (503), not a bug (500).
+std::optional<http::Response> database_errors(const std::exception& e, const http::RequestContext& ctx) {
+    const auto* error = dynamic_cast<const db::DatabaseError*>(&e);
+    if (!error) return std::nullopt;
+    using Kind = db::DatabaseError::Kind;
+    if (error->kind() != Kind::unavailable && error->kind() != Kind::timeout) return std::nullopt;
+    core::log::warn("database unavailable", {{"request_id", ctx.request_id}, {"error", e.what()}});
+    auto response = http::Response::detail(503, "Service Unavailable");
+    response.headers.set("retry-after", "1");
+    return response;
+}
+}  // namespace
+
+Service::Service(const config::Settings& settings)
+    : connector_(db::make_connector(settings.database, pool_options(settings))) {
+    app_.on_exception(database_errors);
     app_.include(health_routes().take());
 }
 

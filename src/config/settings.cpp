@@ -15,7 +15,7 @@ namespace {
 constexpr const char* kNames[] = {
     "DATABASE_URL", "HOST", "PORT", "THREADS", "APP_ENV", "SECRET_KEY", "ALGORITHM",
     "ACCESS_TOKEN_EXPIRE_MINUTES", "LOG_LEVEL", "LOG_FORMAT", "HEADER_TIMEOUT",
-    "KEEPALIVE_TIMEOUT", "SHUTDOWN_TIMEOUT",
+    "KEEPALIVE_TIMEOUT", "SHUTDOWN_TIMEOUT", "DB_POOL_SIZE", "DB_POOL_TIMEOUT", "DB_STATEMENT_TIMEOUT",
 };
 
 std::string_view trim(std::string_view s) {
@@ -39,6 +39,20 @@ long long integer(const Environment& env, const char* name, long long fallback, 
         throw SettingsError(name, "\"" + *raw + "\" is not a whole number from " + std::to_string(min) + " to " +
                                       std::to_string(max));
     return value;
+}
+
+// A number of seconds, fractions allowed ("0.5"), as milliseconds.
+std::chrono::milliseconds seconds_as_ms(const Environment& env, const char* name, std::chrono::milliseconds fallback,
+                                        double min) {
+    const std::string* raw = find(env, name);
+    if (!raw) return fallback;
+    const std::string_view text = trim(*raw);
+    double value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || value < min || value > 86400)
+        throw SettingsError(name, "\"" + *raw + "\" is not a number of seconds from " +
+                                      (min == 0 ? std::string("0") : std::string("0.001")) + " to 86400");
+    return std::chrono::milliseconds(static_cast<std::int64_t>(value * 1000 + 0.5));
 }
 
 std::string generated_secret() {
@@ -161,6 +175,9 @@ Settings load_settings(const Environment& env) {
         std::chrono::seconds(integer(env, "KEEPALIVE_TIMEOUT", s.keepalive_timeout.count(), 1, 3600));
     s.shutdown_timeout =
         std::chrono::seconds(integer(env, "SHUTDOWN_TIMEOUT", s.shutdown_timeout.count(), 1, 3600));
+    s.db_pool_size = static_cast<unsigned>(integer(env, "DB_POOL_SIZE", s.db_pool_size, 1, 100));
+    s.db_pool_timeout = seconds_as_ms(env, "DB_POOL_TIMEOUT", s.db_pool_timeout, 0.001);
+    s.db_statement_timeout = seconds_as_ms(env, "DB_STATEMENT_TIMEOUT", s.db_statement_timeout, 0);
     return s;
 }
 

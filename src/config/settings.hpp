@@ -31,6 +31,9 @@ struct Settings {
     std::chrono::seconds header_timeout{10};
     std::chrono::seconds keepalive_timeout{5};
     std::chrono::seconds shutdown_timeout{10};
+    unsigned db_pool_size = 4;                      // PostgreSQL connections per thread
+    std::chrono::milliseconds db_pool_timeout{5000};  // wait for a free connection
+    std::chrono::milliseconds db_statement_timeout{30000};  // 0: none
 };
 
 class SettingsError : public std::runtime_error {

@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "config/settings.hpp"
+#include "db/postgres/pg_database.hpp"
 #include "db/sqlite/sqlite_database.hpp"
 
 namespace db {
@@ -43,9 +43,9 @@ template std::optional<double> Row::get<std::optional<double>>(std::size_t) cons
 template std::optional<bool> Row::get<std::optional<bool>>(std::size_t) const;
 template std::optional<std::string> Row::get<std::optional<std::string>>(std::size_t) const;
 
-std::unique_ptr<Connector> make_connector(const config::DatabaseUrl& url) {
+std::unique_ptr<Connector> make_connector(const config::DatabaseUrl& url, const PoolOptions& options) {
     if (const auto* sqlite = std::get_if<config::SqliteUrl>(&url)) return sqlite::make_connector(*sqlite);
-    throw config::SettingsError("DATABASE_URL", "PostgreSQL is not available in this build yet; use sqlite:///path.db");
+    return postgres::make_connector(std::get<config::PostgresUrl>(url), options);
 }
 
 }  // namespace db

@@ -6,6 +6,7 @@
 // Parameters are always bound ($1, $2, ... in both dialects), never spliced into SQL.
 // One Database belongs to one event-loop thread and is used only there.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -82,6 +83,12 @@ public:
     virtual core::Task<std::unique_ptr<Transaction>> begin() = 0;
 };
 
+struct PoolOptions {
+    unsigned size = 4;                                        // connections per thread (PostgreSQL)
+    std::chrono::milliseconds acquire_timeout{5000};          // wait for a usable connection
+    std::chrono::milliseconds statement_timeout{30000};       // 0: none
+};
+
 // Made once per process from DATABASE_URL; opens each thread's Database.
 class Connector {
 public:
@@ -91,6 +98,6 @@ public:
 };
 
 // Throws std::runtime_error naming DATABASE_URL when the URL cannot be served.
-std::unique_ptr<Connector> make_connector(const config::DatabaseUrl& url);
+std::unique_ptr<Connector> make_connector(const config::DatabaseUrl& url, const PoolOptions& options = {});
 
 }  // namespace db

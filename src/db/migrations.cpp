@@ -29,6 +29,8 @@ constexpr std::string_view kCreateTable =
     " checksum VARCHAR(64) NOT NULL,"
     " applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)";
 
+constexpr std::string_view kApplied = "SELECT version, checksum FROM schema_migrations ORDER BY version";
+
 }  // namespace
 
 std::vector<Migration> migrations_for(Dialect dialect) {
@@ -62,12 +64,23 @@ const Migration* Migrator::find(std::int64_t version) const {
     return nullptr;
 }
 
-core::Task<void> Migrator::ensure_table() { co_await db_.execute_script(kCreateTable); }
+// Serialises migrators: on PostgreSQL an advisory lock held to the end of the
+// transaction (replicas starting at once take turns); SQLite's BEGIN IMMEDIATE
+// already holds the database's write lock.
+core::Task<void> Migrator::lock(Transaction& tx) {
+    if (db_.dialect() == Dialect::postgres) co_await tx.query("SELECT pg_advisory_xact_lock(7253427158290631401)");
+}
 
-core::Task<std::vector<std::pair<std::int64_t, std::string>>> Migrator::applied() {
-    const Result r = co_await db_.query("SELECT version, checksum FROM schema_migrations ORDER BY version");
-    std::vector<std::pair<std::int64_t, std::string>> out;
-    for (const Row& row : r.rows) {
+core::Task<void> Migrator::ensure_table() {
+    auto tx = co_await db_.begin();
+    co_await lock(*tx);
+    co_await tx->execute_script(kCreateTable);
+    co_await tx->commit();
+}
+
+std::vector<std::int64_t> Migrator::verified(const Result& applied) const {
+    std::vector<std::int64_t> versions;
+    for (const Row& row : applied.rows) {
         const auto version = row.get<std::int64_t>(0);
         const auto checksum = row.get<std::string>(1);
         const Migration* m = find(version);
@@ -78,18 +91,24 @@ core::Task<std::vector<std::pair<std::int64_t, std::string>>> Migrator::applied(
             throw MigrationError("migration " + m->name +
                                  " was edited after it was applied (checksum mismatch); restore the file, "
                                  "or add a new migration instead of changing an applied one");
-        out.emplace_back(version, checksum);
+        versions.push_back(version);
     }
-    co_return out;
+    return versions;
 }
 
 core::Task<std::vector<std::string>> Migrator::up() {
     co_await ensure_table();
-    const auto done = co_await applied();
     std::vector<std::string> names;
     for (const Migration& m : migrations_) {
-        if (std::any_of(done.begin(), done.end(), [&](const auto& a) { return a.first == m.version; })) continue;
+        // Each migration in its own transaction, decided under the lock: another
+        // process may have applied it since we looked.
         auto tx = co_await db_.begin();
+        co_await lock(*tx);
+        const auto done = verified(co_await tx->query(kApplied));
+        if (std::find(done.begin(), done.end(), m.version) != done.end()) {
+            co_await tx->rollback();
+            continue;
+        }
         co_await tx->execute_script(m.up);
         // Built before the co_await: g++ 12 cannot keep a braced list in a coroutine frame.
         Params record{m.version, m.name, m.checksum};
@@ -103,11 +122,15 @@ core::Task<std::vector<std::string>> Migrator::up() {
 
 core::Task<std::string> Migrator::down() {
     co_await ensure_table();
-    const auto done = co_await applied();
-    if (done.empty()) co_return std::string();
-    const Migration& m = *find(done.back().first);
-    if (m.down.empty()) throw MigrationError("migration " + m.name + " has no .down.sql file and cannot be reverted");
     auto tx = co_await db_.begin();
+    co_await lock(*tx);
+    const auto done = verified(co_await tx->query(kApplied));
+    if (done.empty()) {
+        co_await tx->rollback();
+        co_return std::string();
+    }
+    const Migration& m = *find(done.back());
+    if (m.down.empty()) throw MigrationError("migration " + m.name + " has no .down.sql file and cannot be reverted");
     co_await tx->execute_script(m.down);
     Params version{m.version};
     co_await tx->query("DELETE FROM schema_migrations WHERE version = $1", std::move(version));
@@ -117,7 +140,7 @@ core::Task<std::string> Migrator::down() {
 
 core::Task<std::vector<MigrationStatus>> Migrator::status() {
     co_await ensure_table();
-    co_await applied();  // refuses edited migrations here too
+    verified(co_await db_.query(kApplied));  // refuses edited migrations here too
     const Result r = co_await db_.query("SELECT version, CAST(applied_at AS TEXT) FROM schema_migrations");
     std::vector<MigrationStatus> out;
     for (const Migration& m : migrations_) {

@@ -56,7 +56,9 @@ public:
 
 private:
     core::Task<void> ensure_table();
-    core::Task<std::vector<std::pair<std::int64_t, std::string>>> applied();  // version, checksum
+    core::Task<void> lock(Transaction& tx);
+    // The applied versions, after checking each is known and unedited.
+    std::vector<std::int64_t> verified(const Result& applied) const;
     const Migration* find(std::int64_t version) const;
 
     Database& db_;

@@ -73,11 +73,17 @@ core::Task<Response> App::handle(Request& request, WorkerState* worker) {
     } catch (const RequestValidationError& e) {
         response = Response::json(422, schema::to_detail_json(e.errors));
     } catch (const std::exception& e) {
-        core::log::error("unhandled exception", {{"request_id", ctx.request_id},
-                                                 {"method", request.method},
-                                                 {"path", request.path},
-                                                 {"error", e.what()}});
-        response = Response::detail(500, "Internal Server Error");
+        std::optional<Response> handled;
+        if (exception_handler_) handled = exception_handler_(e, ctx);
+        if (handled) {
+            response = std::move(*handled);
+        } else {
+            core::log::error("unhandled exception", {{"request_id", ctx.request_id},
+                                                     {"method", request.method},
+                                                     {"path", request.path},
+                                                     {"error", e.what()}});
+            response = Response::detail(500, "Internal Server Error");
+        }
     } catch (...) {
         core::log::error("unhandled exception",
                          {{"request_id", ctx.request_id}, {"method", request.method}, {"path", request.path}});

@@ -71,6 +71,11 @@ public:
     App(const App&) = delete;
     App& operator=(const App&) = delete;
 
+    // Turns an exception a handler let escape into a response (FastAPI's exception
+    // handlers); when it returns nothing the exception is a logged 500.
+    using ExceptionHandler = std::function<std::optional<Response>(const std::exception&, const RequestContext&)>;
+    void on_exception(ExceptionHandler handler) { exception_handler_ = std::move(handler); }
+
     void add(Route route);
     void include(std::vector<Route> routes);
     const std::vector<Route>& routes() const { return routes_; }
@@ -83,6 +88,7 @@ private:
 
     std::vector<Route> routes_;
     Router router_;
+    ExceptionHandler exception_handler_;
 };
 
 // The request id to use: the client's X-Request-ID if it is sane (1-128 characters of

@@ -31,10 +31,13 @@
 #include <thread>
 #include <unordered_set>
 
+#include "core/asio_op.hpp"
 #include "core/log.hpp"
 
 namespace http {
 
+using core::async_op;
+using core::async_wait_op;
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
@@ -42,28 +45,6 @@ using tcp = asio::ip::tcp;
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 namespace {
-
-// Awaits an asynchronous operation started by `init(handler)`, where the handler
-// takes (error_code, std::size_t). Asio never runs a handler inside the call that
-// starts the operation, so resuming from the handler is safe.
-template <class Init>
-auto async_op(Init init) {
-    struct Awaiter {
-        Init init;
-        beast::error_code ec{};
-        std::size_t bytes = 0;
-        bool await_ready() const noexcept { return false; }
-        void await_suspend(std::coroutine_handle<> h) {
-            init([this, h](beast::error_code e, std::size_t n) {
-                ec = e;
-                bytes = n;
-                h.resume();
-            });
-        }
-        std::pair<beast::error_code, std::size_t> await_resume() const { return {ec, bytes}; }
-    };
-    return Awaiter{std::move(init), {}, 0};
-}
 
 bool is_disconnect(const beast::error_code& ec) {
     return ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
@@ -256,17 +237,13 @@ core::Task<void> accept_loop(Worker& w) {
     asio::steady_timer backoff(w.ioc);
     while (!w.draining) {
         tcp::socket socket(w.ioc);
-        auto [ec, n] = co_await async_op([&](auto cb) {
-            w.acceptor.async_accept(socket, [cb = std::move(cb)](beast::error_code e) mutable { cb(e, 0); });
-        });
+        auto [ec, n] = co_await async_wait_op([&](auto cb) { w.acceptor.async_accept(socket, std::move(cb)); });
         if (w.draining) break;
         if (ec) {
             // Out of file descriptors and the like: wait a little instead of spinning.
             core::log::warn("accept failed", {{"error", ec.message()}});
             backoff.expires_after(std::chrono::milliseconds(50));
-            co_await async_op([&](auto cb) {
-                backoff.async_wait([cb = std::move(cb)](beast::error_code e) mutable { cb(e, 0); });
-            });
+            co_await async_wait_op([&](auto cb) { backoff.async_wait(std::move(cb)); });
             continue;
         }
         beast::error_code ignored;  // Nagle off is an optimisation; a socket that refuses it still works
@@ -371,7 +348,15 @@ void Server::run() {
         w.thread = std::thread([&w] {
             core::spawn(accept_loop(w), [](std::exception_ptr) {});
             w.ioc.run();
+            const bool drained = w.connections.empty();
             w.state.reset();
+            // Let what closing the state cancelled finish, so that nothing is left holding
+            // memory; not after a deadline, when unfinished requests would run on.
+            if (drained) {
+                w.ioc.restart();
+                while (w.ioc.poll() > 0) {
+                }
+            }
         });
     }
     core::log::info("listening", {{"host", s.options.host},

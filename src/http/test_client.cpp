@@ -17,6 +17,10 @@ TestClient::TestClient(App& app, const WorkerInit& init) : app_(app), loop_(std:
 
 TestClient::~TestClient() {
     state_.reset();  // before the loop its connections are registered with
+    // Let what the state cancelled finish, so that nothing is left holding memory.
+    loop_->ioc.restart();
+    while (loop_->ioc.poll() > 0) {
+    }
 }
 
 Response TestClient::request(std::string_view method, std::string_view target, std::string body,
@@ -27,6 +31,11 @@ Response TestClient::request(std::string_view method, std::string_view target, s
     for (const auto& [k, v] : headers) req.headers.add(k, v);
     req.body = std::move(body);
     return core::run_until_complete(loop_->ioc, app_.handle(req, state_.get()));
+}
+
+void TestClient::poll() {
+    if (loop_->ioc.stopped()) loop_->ioc.restart();
+    loop_->ioc.poll();
 }
 
 Response TestClient::post(std::string_view target, std::string json, HeaderList headers) {

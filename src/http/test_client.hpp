@@ -34,6 +34,8 @@ public:
     Response post_form(std::string_view target, std::string form, HeaderList headers = {});
 
     WorkerState* worker() const { return state_.get(); }
+    // Runs whatever is ready on the client's loop (connections coming up, ...) without waiting.
+    void poll();
 
 private:
     struct Loop;

@@ -9,7 +9,8 @@ using testing_support::ServiceUnderTest;
 
 class App : public ::testing::TestWithParam<std::string> {
 protected:
-    ServiceUnderTest sut{GetParam()};
+    testing_support::FreshDatabase fresh{GetParam()};
+    ServiceUnderTest sut{fresh.url()};
     http::TestClient& client = *sut.client;
 };
 
@@ -59,7 +60,7 @@ TEST_P(App, WrongMethodIsMethodNotAllowedWithAllow) {
 
 TEST_P(App, TrailingSlashReachesTheSameRoute) { EXPECT_EQ(client.get("/health/").status, 200); }
 
-INSTANTIATE_TEST_SUITE_P(Backends, App, ::testing::ValuesIn(testing_support::database_urls()),
+INSTANTIATE_TEST_SUITE_P(Backends, App, ::testing::ValuesIn(testing_support::backends()),
                          testing_support::backend_name);
 
 }  // namespace

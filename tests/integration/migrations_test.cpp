@@ -7,7 +7,7 @@ using testing_support::settings_for;
 class Migrations : public ::testing::TestWithParam<std::string> {
 protected:
     Migrations()
-        : connector(db::make_connector(settings_for(GetParam()).database)),
+        : connector(db::make_connector(settings_for(fresh.url()).database)),
           database(connector->open(ioc)),
           migrations(db::migrations_for(connector->dialect())) {}
 
@@ -17,6 +17,7 @@ protected:
     }
     db::Result sql(std::string_view text, db::Params params = {}) { return run(database->query(text, std::move(params))); }
 
+    testing_support::FreshDatabase fresh{GetParam()};
     boost::asio::io_context ioc;
     std::unique_ptr<db::Connector> connector;
     std::unique_ptr<db::Database> database;
@@ -108,7 +109,7 @@ TEST_P(Migrations, ItemsNeedAnExistingOwner) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, Migrations, ::testing::ValuesIn(testing_support::database_urls()),
+INSTANTIATE_TEST_SUITE_P(Backends, Migrations, ::testing::ValuesIn(testing_support::backends()),
                          testing_support::backend_name);
 
 }  // namespace

@@ -1,6 +1,6 @@
 #pragma once
 // What the integration tests share: the database backends every database test runs
-// on, and a service with a TestClient.
+// on (each test gets a fresh, empty database), and a service with a TestClient.
 
 #include <gtest/gtest.h>
 
@@ -18,32 +18,37 @@
 
 namespace testing_support {
 
-// Every backend the suite can reach. SQLite is always there; PostgreSQL joins when
-// the test command has started one (ITEMS_TEST_POSTGRES_URL).
-inline std::vector<std::string> database_urls() {
-    std::vector<std::string> urls{"sqlite:///:memory:"};
-    if (const char* pg = std::getenv("ITEMS_TEST_POSTGRES_URL"); pg && *pg) urls.emplace_back(pg);
-    return urls;
-}
+// Every backend the suite can reach: SQLite always; PostgreSQL when the test command
+// has started one (ITEMS_TEST_POSTGRES_URL, the URL of a database we may create others from).
+std::vector<std::string> backends();
+bool have_postgres();
 
-inline std::string backend_name(const ::testing::TestParamInfo<std::string>& info) {
-    return info.param.starts_with("sqlite") ? "sqlite" : "postgres";
-}
+inline std::string backend_name(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
 
-inline config::Settings settings_for(const std::string& url) {
-    core::log::configure(core::log::Level::warning, core::log::Format::text);
-    return config::load_settings({{"DATABASE_URL", url}});
-}
+// A new empty database of `backend` for one test, dropped when the test ends.
+class FreshDatabase {
+public:
+    explicit FreshDatabase(const std::string& backend);
+    ~FreshDatabase();
+    FreshDatabase(const FreshDatabase&) = delete;
+    FreshDatabase& operator=(const FreshDatabase&) = delete;
+
+    const std::string& url() const { return url_; }
+    // Runs SQL on it outside the service (PostgreSQL only): set-up and checks that
+    // must not go through the code under test. admin_value returns the first cell.
+    void admin_sql(const std::string& sql) const;
+    std::string admin_value(const std::string& sql) const;
+
+private:
+    std::string url_;
+    std::string name_;  // PostgreSQL database name, empty for SQLite
+};
+
+config::Settings settings_for(const std::string& url, config::Environment extra = {});
 
 // A migrated service and an in-process client for it.
 struct ServiceUnderTest {
-    explicit ServiceUnderTest(const std::string& url) : settings(settings_for(url)), service(settings) {
-        boost::asio::io_context ioc;
-        auto database = service.connector().open(ioc);
-        db::Migrator migrator(*database, db::migrations_for(service.connector().dialect()));
-        core::run_until_complete(ioc, migrator.up());
-        client = std::make_unique<http::TestClient>(service.app(), service.worker_init());
-    }
+    explicit ServiceUnderTest(const std::string& url, config::Environment extra = {});
 
     config::Settings settings;
     api::Service service;

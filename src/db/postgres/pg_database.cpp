@@ -1,0 +1,649 @@
+// PostgreSQL through libpq, never blocking the event loop.
+//
+// A connection is non-blocking and in pipeline mode: each statement is sent as
+// [Parse] Bind/Execute Sync (Parse only the first time: named prepared statements,
+// once per connection) and answered in order, so statements of many requests can be
+// in flight on one connection at once. Socket readiness comes from Asio; the
+// connection's I/O is a chain of callbacks holding the connection alive
+// (shared_from_this), so nothing is left suspended when the loop goes away.
+//
+// A transaction takes a connection for itself (no statement of another request is
+// queued behind its BEGIN until it ends). A connection that breaks fails its
+// statements with DatabaseError::unavailable and reconnects with backoff; it is never
+// handed out again before it has reconnected.
+
+#include "db/postgres/pg_database.hpp"
+
+#include <libpq-fe.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <charconv>
+#include <deque>
+#include <list>
+#include <unordered_map>
+
+#include "core/asio_op.hpp"
+#include "core/log.hpp"
+
+namespace db::postgres {
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+constexpr std::size_t kMaxPipelineDepth = 64;  // statements queued on one connection before waiting
+constexpr auto kMinBackoff = 100ms;
+constexpr auto kMaxBackoff = 5s;
+
+// PostgreSQL type OIDs (pg_type.dat) whose values are read as numbers or booleans.
+constexpr Oid kBool = 16, kInt8 = 20, kInt2 = 21, kInt4 = 23, kOid = 26, kFloat4 = 700, kFloat8 = 701;
+
+DatabaseError::Kind kind_of(std::string_view sqlstate) {
+    using Kind = DatabaseError::Kind;
+    if (sqlstate == "23505") return Kind::unique_violation;
+    if (sqlstate == "23503") return Kind::foreign_key_violation;
+    if (sqlstate == "57014" || sqlstate == "55P03") return Kind::timeout;  // statement timeout, lock timeout
+    if (sqlstate.starts_with("08") || sqlstate.starts_with("57P")) return Kind::unavailable;
+    return Kind::other;
+}
+
+DatabaseError error_of(const PGresult* r) {
+    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    std::string message = PQresultErrorMessage(r);
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    return DatabaseError(kind_of(state ? state : ""), message);
+}
+
+DatabaseError unavailable(std::string_view why) {
+    return DatabaseError(DatabaseError::Kind::unavailable, "database unavailable: " + std::string(why));
+}
+
+Value value_of(const PGresult* r, int row, int col) {
+    if (PQgetisnull(r, row, col)) return nullptr;
+    const char* text = PQgetvalue(r, row, col);
+    const int length = PQgetlength(r, row, col);
+    switch (PQftype(r, col)) {
+        case kBool: return text[0] == 't';
+        case kInt2:
+        case kInt4:
+        case kInt8:
+        case kOid: {
+            std::int64_t v = 0;
+            std::from_chars(text, text + length, v);
+            return v;
+        }
+        case kFloat4:
+        case kFloat8: return std::strtod(text, nullptr);
+        default: return std::string(text, static_cast<std::size_t>(length));
+    }
+}
+
+Result result_of(const PGresult* r) {
+    Result out;
+    const int columns = PQnfields(r);
+    const int rows = PQntuples(r);
+    for (int c = 0; c < columns; ++c) out.columns.emplace_back(PQfname(r, c));
+    out.rows.reserve(static_cast<std::size_t>(rows));
+    for (int i = 0; i < rows; ++i) {
+        std::vector<Value> values;
+        values.reserve(static_cast<std::size_t>(columns));
+        for (int c = 0; c < columns; ++c) values.push_back(value_of(r, i, c));
+        out.rows.emplace_back(std::move(values));
+    }
+    const char* affected = PQcmdTuples(const_cast<PGresult*>(r));
+    if (affected && *affected) out.affected = std::strtoll(affected, nullptr, 10);
+    return out;
+}
+
+// Parameters as text; the server infers each one's type from the statement.
+struct TextParams {
+    std::vector<std::string> storage;
+    std::vector<const char*> values;
+
+    explicit TextParams(const Params& params) {
+        storage.resize(params.size());
+        values.resize(params.size());
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            std::visit(
+                [&](const auto& x) {
+                    using T = std::decay_t<decltype(x)>;
+                    if constexpr (std::is_same_v<T, std::nullptr_t>) {
+                        values[i] = nullptr;
+                        return;
+                    } else if constexpr (std::is_same_v<T, std::string>) {
+                        storage[i] = x;
+                    } else if constexpr (std::is_same_v<T, bool>) {
+                        storage[i] = x ? "true" : "false";
+                    } else {
+                        char buf[32];
+                        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
+                        storage[i].assign(buf, end);
+                    }
+                    values[i] = storage[i].c_str();
+                },
+                params[i]);
+        }
+    }
+};
+
+// One statement (or a script, or a barrier) waiting for its answer.
+struct Op {
+    enum class Kind { statement, script, barrier } kind = Kind::statement;
+    int commands = 0;         // statement: commands sent before its Sync
+    bool in_command = false;  // between a command's first result and its end (NULL)
+    std::string prepared;     // SQL first prepared by this op: forgotten if the op fails
+    std::optional<Result> result;
+    std::optional<DatabaseError> error;
+    bool done = false;
+    std::coroutine_handle<> waiter;
+};
+
+class Conn;
+
+class Pool {
+public:
+    Pool(asio::io_context& ioc, std::string conninfo, PoolOptions options);
+    ~Pool();
+
+    asio::io_context& ioc() { return ioc_; }
+    const std::string& conninfo() const { return conninfo_; }
+    const PoolOptions& options() const { return options_; }
+
+    // A connection to queue a single statement on, or one for a transaction alone.
+    core::Task<std::shared_ptr<Conn>> acquire(bool exclusive);
+    void release_exclusive(Conn& conn);
+    // Something changed (a connection came up or freed): waiters look again.
+    void notify();
+
+private:
+    std::shared_ptr<Conn> pick() const;
+    bool any_connecting() const;
+
+    asio::io_context& ioc_;
+    std::string conninfo_;
+    PoolOptions options_;
+    std::vector<std::shared_ptr<Conn>> conns_;
+    std::list<asio::steady_timer*> waiters_;
+};
+
+class Conn : public std::enable_shared_from_this<Conn> {
+public:
+    enum class State { connecting, ready, down };
+
+    explicit Conn(Pool& pool) : pool_(pool), socket_(pool.ioc()), backoff_timer_(pool.ioc()) {}
+    ~Conn() { drop(); }
+
+    State state() const { return state_; }
+    bool exclusive = false;
+    std::uint64_t generation() const { return generation_; }
+    std::size_t depth() const { return pending_.size(); }
+
+    void start() { connect(); }
+
+    void close() {
+        closing_ = true;
+        backoff_timer_.cancel();
+        fail_all(unavailable("connection closed"));
+        drop();
+    }
+
+    core::Task<Result> execute(std::string sql, Params params) {
+        if (state_ != State::ready) throw unavailable("not connected");
+        auto op = std::make_shared<Op>();
+        const TextParams text(params);
+        std::string name;
+        if (auto it = prepared_.find(sql); it != prepared_.end()) {
+            name = it->second;
+        } else {
+            name = "s" + std::to_string(++statement_counter_);
+            if (!PQsendPrepare(conn_, name.c_str(), sql.c_str(), 0, nullptr)) throw send_failed();
+            prepared_.emplace(sql, name);
+            op->prepared = sql;
+            ++op->commands;
+        }
+        if (!PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(text.values.size()), text.values.data(),
+                                 nullptr, nullptr, 0))
+            throw send_failed();
+        ++op->commands;
+        if (!PQpipelineSync(conn_)) throw send_failed();
+        co_return co_await submit(op);
+    }
+
+    // Several statements in the simple protocol (not allowed in pipeline mode): waits
+    // for everything queued before, leaves pipeline mode for the script, re-enters it.
+    core::Task<void> execute_script(std::string sql) {
+        if (state_ != State::ready) throw unavailable("not connected");
+        auto barrier = std::make_shared<Op>();
+        barrier->kind = Op::Kind::barrier;
+        if (!PQpipelineSync(conn_)) throw send_failed();
+        co_await submit(barrier);
+
+        if (state_ != State::ready || !PQexitPipelineMode(conn_)) throw unavailable("cannot leave pipeline mode");
+        auto op = std::make_shared<Op>();
+        op->kind = Op::Kind::script;
+        const bool sent = PQsendQuery(conn_, sql.c_str());
+        std::optional<DatabaseError> failure;
+        try {
+            if (!sent) throw send_failed();
+            co_await submit(op);
+        } catch (const DatabaseError& e) {
+            failure = e;
+        }
+        if (state_ == State::ready && !PQenterPipelineMode(conn_)) broken("cannot re-enter pipeline mode");
+        if (failure) throw *failure;
+    }
+
+    // Queues a statement nobody waits for (the rollback of an abandoned transaction).
+    void execute_detached(const std::string& sql) {
+        if (state_ != State::ready) return;
+        auto op = std::make_shared<Op>();
+        op->commands = 1;
+        if (!PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) ||
+            !PQpipelineSync(conn_)) {
+            broken("send failed");
+            return;
+        }
+        pending_.push_back(op);
+        pump();
+    }
+
+private:
+    DatabaseError send_failed() {
+        const std::string why = PQerrorMessage(conn_);
+        broken(why);
+        return unavailable(why);
+    }
+
+    core::Task<Result> submit(std::shared_ptr<Op> op) {
+        pending_.push_back(op);
+        pump();
+        struct Wait {
+            Op& op;
+            bool await_ready() const noexcept { return op.done; }
+            void await_suspend(std::coroutine_handle<> h) noexcept { op.waiter = h; }
+            void await_resume() const noexcept {}
+        };
+        co_await Wait{*op};
+        if (op->error) throw *op->error;
+        co_return op->result ? std::move(*op->result) : Result{};
+    }
+
+    void complete(const std::shared_ptr<Op>& op) {
+        op->done = true;
+        if (op->waiter)  // resume on a fresh turn of the loop, not inside this connection's I/O
+            asio::post(pool_.ioc(), [op] { op->waiter.resume(); });
+    }
+
+    void fail_all(const DatabaseError& error) {
+        auto ops = std::move(pending_);
+        pending_.clear();
+        for (auto& op : ops) {
+            op->error = error;
+            complete(op);
+        }
+    }
+
+    // --- connecting ---------------------------------------------------------
+
+    void connect() {
+        drop();
+        state_ = State::connecting;
+        const std::string options = "-c statement_timeout=" + std::to_string(pool_.options().statement_timeout.count());
+        const char* keys[] = {"dbname", "application_name", "options", nullptr};
+        const char* values[] = {pool_.conninfo().c_str(), "items-api", options.c_str(), nullptr};
+        conn_ = PQconnectStartParams(keys, values, 1);
+        if (!conn_ || PQstatus(conn_) == CONNECTION_BAD) return connect_failed();
+        PQsetnonblocking(conn_, 1);
+        poll_connect(PGRES_POLLING_WRITING);
+    }
+
+    void poll_connect(PostgresPollingStatusType status) {
+        if (closing_) return;
+        if (status == PGRES_POLLING_OK) return connected();
+        if (status == PGRES_POLLING_FAILED) return connect_failed();
+        if (!attach_socket()) return connect_failed();
+        const auto kind = status == PGRES_POLLING_READING ? asio::posix::stream_descriptor::wait_read
+                                                          : asio::posix::stream_descriptor::wait_write;
+        socket_.async_wait(kind, [self = shared_from_this()](boost::system::error_code ec) {
+            if (self->closing_ || !self->conn_) return;
+            if (ec) return self->connect_failed();
+            self->poll_connect(PQconnectPoll(self->conn_));
+        });
+    }
+
+    void connected() {
+        if (!PQenterPipelineMode(conn_) || !attach_socket()) return connect_failed();
+        state_ = State::ready;
+        backoff_ = kMinBackoff;
+        ++generation_;
+        if (reported_down_) core::log::info("database connection restored");
+        reported_down_ = false;
+        pool_.notify();
+    }
+
+    void connect_failed() {
+        const std::string why = conn_ ? PQerrorMessage(conn_) : "out of memory";
+        if (!reported_down_) {
+            core::log::warn("database connection failed", {{"error", why}});
+            reported_down_ = true;
+        }
+        drop();
+        state_ = State::down;
+        pool_.notify();  // waiters learn there is nothing to wait for
+        retry_later();
+    }
+
+    void retry_later() {
+        if (closing_) return;
+        backoff_timer_.expires_after(backoff_);
+        backoff_ = std::min(backoff_ * 2, std::chrono::duration_cast<std::chrono::milliseconds>(kMaxBackoff));
+        backoff_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+            if (!ec && !self->closing_) self->connect();
+        });
+    }
+
+    // Asio watches libpq's socket; libpq may change it while connecting.
+    bool attach_socket() {
+        const int fd = PQsocket(conn_);
+        if (fd < 0) return false;
+        if (socket_.is_open() && socket_.native_handle() == fd) return true;
+        detach_socket();
+        boost::system::error_code ec;
+        socket_.assign(fd, ec);
+        return !ec;
+    }
+
+    void detach_socket() {
+        if (!socket_.is_open()) return;
+        boost::system::error_code ignored;  // nothing to do if there was nothing to cancel
+        socket_.cancel(ignored);
+        socket_.release();  // libpq owns the file descriptor; PQfinish closes it
+        reading_ = writing_ = false;
+    }
+
+    void drop() {
+        detach_socket();
+        if (conn_) PQfinish(conn_);
+        conn_ = nullptr;
+        prepared_.clear();
+    }
+
+    void broken(std::string_view why) {
+        if (state_ != State::ready) return;
+        core::log::warn("database connection lost", {{"error", why}});
+        reported_down_ = true;
+        state_ = State::down;
+        exclusive = false;
+        ++generation_;
+        fail_all(unavailable(why));
+        drop();
+        pool_.notify();
+        retry_later();
+    }
+
+    // --- pipelined I/O --------------------------------------------------------
+
+    // Sends what libpq holds, reads what has arrived, and waits for the socket as needed.
+    void pump() {
+        if (state_ != State::ready || closing_) return;
+        const int flushed = PQflush(conn_);
+        if (flushed < 0) return broken(PQerrorMessage(conn_));
+        if (!process()) return;
+        if (flushed == 1 && !writing_) {
+            writing_ = true;
+            socket_.async_wait(asio::posix::stream_descriptor::wait_write,
+                               [self = shared_from_this()](boost::system::error_code ec) {
+                                   self->writing_ = false;
+                                   self->on_ready(ec);
+                               });
+        }
+        // Read even when idle, so that a connection the server closes is noticed (and
+        // replaced) at once, not at the next statement.
+        if (!reading_) {
+            reading_ = true;
+            socket_.async_wait(asio::posix::stream_descriptor::wait_read,
+                               [self = shared_from_this()](boost::system::error_code ec) {
+                                   self->reading_ = false;
+                                   self->on_ready(ec);
+                               });
+        }
+    }
+
+    void on_ready(boost::system::error_code ec) {
+        if (closing_ || state_ != State::ready) return;
+        if (ec) {
+            if (ec != asio::error::operation_aborted) broken(ec.message());
+            return;
+        }
+        // Reading while writing too keeps both sides from waiting on full buffers.
+        if (!PQconsumeInput(conn_) || PQstatus(conn_) == CONNECTION_BAD) return broken(PQerrorMessage(conn_));
+        pump();
+    }
+
+    // Hands every complete result to its op; false if the connection broke.
+    bool process() {
+        while (!pending_.empty()) {
+            if (!PQconsumeInput(conn_)) {
+                broken(PQerrorMessage(conn_));
+                return false;
+            }
+            if (PQisBusy(conn_)) return true;
+            auto& op = pending_.front();
+            PGresult* r = PQgetResult(conn_);
+            if (!r) {
+                if (op->kind == Op::Kind::script) {
+                    finish_front();
+                } else if (op->in_command) {
+                    op->in_command = false;
+                    --op->commands;
+                } else {
+                    return true;  // nothing more has arrived yet
+                }
+                continue;
+            }
+            const ExecStatusType status = PQresultStatus(r);
+            if (status == PGRES_PIPELINE_SYNC) {
+                PQclear(r);
+                finish_front();
+                continue;
+            }
+            op->in_command = true;
+            if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+                op->result = result_of(r);
+            } else if (status == PGRES_FATAL_ERROR || status == PGRES_NONFATAL_ERROR) {
+                if (!op->error) op->error = error_of(r);
+                if (!op->prepared.empty()) prepared_.erase(op->prepared);
+            }  // PGRES_PIPELINE_ABORTED: a command after the op's failed one; the error is kept
+            PQclear(r);
+            if (PQstatus(conn_) == CONNECTION_BAD) {
+                broken(PQerrorMessage(conn_));
+                return false;
+            }
+        }
+        return true;
+    }
+
+    void finish_front() {
+        auto op = std::move(pending_.front());
+        pending_.pop_front();
+        complete(op);
+        if (pending_.size() + 1 == kMaxPipelineDepth) pool_.notify();
+    }
+
+    Pool& pool_;
+    PGconn* conn_ = nullptr;
+    asio::posix::stream_descriptor socket_;
+    asio::steady_timer backoff_timer_;
+    std::chrono::milliseconds backoff_ = kMinBackoff;
+    State state_ = State::down;
+    std::uint64_t generation_ = 0;
+    bool closing_ = false;
+    bool reading_ = false;
+    bool writing_ = false;
+    bool reported_down_ = false;
+    std::deque<std::shared_ptr<Op>> pending_;
+    std::unordered_map<std::string, std::string> prepared_;  // SQL -> statement name
+    std::uint64_t statement_counter_ = 0;
+};
+
+Pool::Pool(asio::io_context& ioc, std::string conninfo, PoolOptions options)
+    : ioc_(ioc), conninfo_(std::move(conninfo)), options_(options) {
+    for (unsigned i = 0; i < std::max(1u, options_.size); ++i) conns_.push_back(std::make_shared<Conn>(*this));
+    for (auto& c : conns_) c->start();
+}
+
+Pool::~Pool() {
+    for (auto& c : conns_) c->close();
+    notify();
+}
+
+std::shared_ptr<Conn> Pool::pick() const {
+    std::shared_ptr<Conn> best;
+    for (const auto& c : conns_) {
+        if (c->state() != Conn::State::ready || c->exclusive || c->depth() >= kMaxPipelineDepth) continue;
+        if (!best || c->depth() < best->depth()) best = c;
+    }
+    return best;
+}
+
+bool Pool::any_connecting() const {
+    for (const auto& c : conns_)
+        if (c->state() == Conn::State::connecting) return true;
+    return false;
+}
+
+core::Task<std::shared_ptr<Conn>> Pool::acquire(bool exclusive) {
+    const auto deadline = std::chrono::steady_clock::now() + options_.acquire_timeout;
+    for (;;) {
+        if (auto c = pick()) {
+            // A transaction's BEGIN queues behind what is already there, outside it;
+            // marking the connection keeps anything else from queueing after it.
+            if (exclusive) c->exclusive = true;
+            co_return c;
+        }
+        // Every connection down and none trying right now: answer at once, do not wait.
+        const bool any_up = std::any_of(conns_.begin(), conns_.end(),
+                                        [](const auto& c) { return c->state() == Conn::State::ready; });
+        if (!any_up && !any_connecting()) throw unavailable("no connection to the database");
+        if (std::chrono::steady_clock::now() >= deadline)
+            throw DatabaseError(DatabaseError::Kind::timeout, "timed out waiting for a database connection");
+
+        asio::steady_timer timer(ioc_, deadline);
+        waiters_.push_back(&timer);
+        auto it = std::prev(waiters_.end());
+        co_await core::async_wait_op([&](auto cb) { timer.async_wait(std::move(cb)); });
+        waiters_.erase(it);
+    }
+}
+
+void Pool::release_exclusive(Conn& conn) {
+    conn.exclusive = false;
+    notify();
+}
+
+void Pool::notify() {
+    for (auto* t : waiters_) t->cancel();
+}
+
+class PgTransaction final : public Transaction {
+public:
+    PgTransaction(Pool& pool, std::shared_ptr<Conn> conn) : pool_(pool), conn_(std::move(conn)), generation_(conn_->generation()) {}
+    ~PgTransaction() override {
+        if (!open_) return;
+        if (alive()) conn_->execute_detached("ROLLBACK");  // queued before anything else can use it
+        pool_.release_exclusive(*conn_);
+    }
+
+    core::Task<Result> query(std::string_view sql, Params params) override {
+        check();
+        co_return co_await conn_->execute(std::string(sql), std::move(params));
+    }
+    core::Task<void> execute_script(std::string_view sql) override {
+        check();
+        co_await conn_->execute_script(std::string(sql));
+    }
+    core::Task<void> commit() override { co_await finish("COMMIT"); }
+    core::Task<void> rollback() override { co_await finish("ROLLBACK"); }
+
+private:
+    bool alive() const { return conn_->state() == Conn::State::ready && conn_->generation() == generation_; }
+    void check() const {
+        if (!open_) throw std::logic_error("transaction already finished");
+        if (!alive()) throw unavailable("the connection of this transaction was lost");
+    }
+    core::Task<void> finish(const char* sql) {
+        check();
+        open_ = false;
+        struct Release {
+            Pool& pool;
+            Conn& conn;
+            ~Release() { pool.release_exclusive(conn); }
+        } release{pool_, *conn_};
+        co_await conn_->execute(sql, {});
+    }
+
+    Pool& pool_;
+    std::shared_ptr<Conn> conn_;
+    std::uint64_t generation_;
+    bool open_ = true;
+};
+
+class PgDatabase final : public Database {
+public:
+    PgDatabase(asio::io_context& ioc, const std::string& conninfo, const PoolOptions& options)
+        : pool_(ioc, conninfo, options) {}
+
+    Dialect dialect() const override { return Dialect::postgres; }
+
+    core::Task<Result> query(std::string_view sql, Params params) override {
+        std::string text(sql);  // owned: the caller's view may not outlive a wait
+        auto conn = co_await pool_.acquire(false);
+        co_return co_await conn->execute(std::move(text), std::move(params));
+    }
+
+    core::Task<void> execute_script(std::string_view sql) override {
+        std::string text(sql);
+        auto conn = co_await pool_.acquire(true);
+        struct Release {
+            Pool& pool;
+            Conn& conn;
+            ~Release() { pool.release_exclusive(conn); }
+        } release{pool_, *conn};
+        co_await conn->execute_script(std::move(text));
+    }
+
+    core::Task<std::unique_ptr<Transaction>> begin() override {
+        auto conn = co_await pool_.acquire(true);
+        auto tx = std::make_unique<PgTransaction>(pool_, conn);
+        co_await tx->query("BEGIN", {});
+        co_return tx;
+    }
+
+private:
+    Pool pool_;
+};
+
+class PgConnector final : public Connector {
+public:
+    PgConnector(std::string conninfo, PoolOptions options) : conninfo_(std::move(conninfo)), options_(options) {}
+    Dialect dialect() const override { return Dialect::postgres; }
+    std::unique_ptr<Database> open(asio::io_context& ioc) override {
+        return std::make_unique<PgDatabase>(ioc, conninfo_, options_);
+    }
+
+private:
+    std::string conninfo_;
+    PoolOptions options_;
+};
+
+}  // namespace
+
+std::unique_ptr<Connector> make_connector(const config::PostgresUrl& url, const PoolOptions& options) {
+    return std::make_unique<PgConnector>(url.conninfo, options);
+}
+
+}  // namespace db::postgres
