@@ -42,6 +42,13 @@ TEST(Cli, BadSettingIsOneLineNamingItAndExitCode2) {
     }
 }
 
+TEST(Cli, MalformedPostgresUrlNamesDatabaseUrl) {
+    const auto r = run({"serve"}, {{"DATABASE_URL", "postgresql://db:notaport/app?bogus=1"}});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("DATABASE_URL"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
 TEST(Cli, UnwritableDatabasePathNamesDatabaseUrl) {
     const auto r = run({"migrate", "up"}, {{"DATABASE_URL", "sqlite:////proc/no/such/app.db"}});
     EXPECT_EQ(r.code, 2);

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "api/deps.hpp"
+#include "http/route.hpp"
 #include "support.hpp"
 
 namespace {
@@ -106,6 +107,56 @@ TEST_F(Postgres, TheEventLoopNeverWaitsForTheDatabase) {
     EXPECT_EQ(r.status, 404);
     EXPECT_EQ(*finished, 0) << "the 404 was answered only after the database work";
     EXPECT_EQ(fresh.admin_value(sleeping), "2");
+}
+
+TEST_F(Postgres, StatementTimeoutEndsALongStatement) {
+    FreshDatabase fresh("postgres");
+    db::PoolOptions options;
+    options.size = 1;
+    options.statement_timeout = std::chrono::milliseconds(200);
+    auto connector = db::make_connector(testing_support::settings_for(fresh.url()).database, options);
+    boost::asio::io_context ioc;
+    auto database = connector->open(ioc);
+    try {
+        core::run_until_complete(ioc, database->query("SELECT pg_sleep(5)"));
+        FAIL() << "the statement outlived its timeout";
+    } catch (const db::DatabaseError& e) {
+        EXPECT_EQ(e.kind(), db::DatabaseError::Kind::timeout) << e.what();
+    }
+    EXPECT_EQ(core::run_until_complete(ioc, database->query("SELECT 1")).rows[0].get<std::int64_t>(0), 1);
+}
+
+// With its only connection held by a transaction, a request waits DB_POOL_TIMEOUT for
+// one and is answered 503, not left hanging; once the connection is free it is served.
+TEST_F(Postgres, AFullPoolAnswers503InsteadOfHanging) {
+    FreshDatabase fresh("postgres");
+    testing_support::ServiceUnderTest sut(fresh.url(), {{"DB_POOL_SIZE", "1"}, {"DB_POOL_TIMEOUT", "0.2"}});
+    http::Routes probe;
+    probe.get("/probe", {.summary = "Probe"}, [](api::Db db) -> core::Task<http::Response> {
+        co_await db->query("SELECT 1");
+        co_return http::Response::json(200, "{}");
+    });
+    sut.service.app().include(probe.take());
+    ASSERT_EQ(sut.client->get("/probe").status, 200);
+
+    auto& database = *static_cast<api::ThreadState*>(sut.client->worker())->database;
+    std::unique_ptr<db::Transaction> held;
+    core::spawn([](db::Database& d, std::unique_ptr<db::Transaction>& out) -> core::Task<void> {
+        out = co_await d.begin();
+    }(database, held), [](std::exception_ptr) {});
+    for (int i = 0; i < 500 && !held; ++i) {
+        sut.client->poll();
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ASSERT_TRUE(held);
+
+    const auto busy = sut.client->get("/probe");
+    EXPECT_EQ(busy.status, 503);
+    EXPECT_EQ(busy.body, R"({"detail":"Service Unavailable"})");
+    ASSERT_NE(busy.headers.find("retry-after"), nullptr);
+
+    held.reset();  // rolls back and frees the connection
+    EXPECT_EQ(sut.client->get("/probe").status, 200);
 }
 
 }  // namespace

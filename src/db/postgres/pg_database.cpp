@@ -25,6 +25,7 @@
 #include <list>
 #include <unordered_map>
 
+#include "config/settings.hpp"
 #include "core/asio_op.hpp"
 #include "core/log.hpp"
 
@@ -97,6 +98,13 @@ Result result_of(const PGresult* r) {
     const char* affected = PQcmdTuples(const_cast<PGresult*>(r));
     if (affected && *affected) out.affected = std::strtoll(affected, nullptr, 10);
     return out;
+}
+
+// The server's notices ("relation already exists, skipping") go to the log, not to stderr.
+void log_notice(void*, const char* message) {
+    std::string_view text(message);
+    while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+    core::log::debug("database notice", {{"message", text}});
 }
 
 // Parameters as text; the server infers each one's type from the statement.
@@ -297,6 +305,7 @@ private:
         const char* values[] = {pool_.conninfo().c_str(), "items-api", options.c_str(), nullptr};
         conn_ = PQconnectStartParams(keys, values, 1);
         if (!conn_ || PQstatus(conn_) == CONNECTION_BAD) return connect_failed();
+        PQsetNoticeProcessor(conn_, log_notice, nullptr);
         PQsetnonblocking(conn_, 1);
         poll_connect(PGRES_POLLING_WRITING);
     }
@@ -629,7 +638,19 @@ private:
 
 class PgConnector final : public Connector {
 public:
-    PgConnector(std::string conninfo, PoolOptions options) : conninfo_(std::move(conninfo)), options_(options) {}
+    PgConnector(std::string conninfo, PoolOptions options) : conninfo_(std::move(conninfo)), options_(options) {
+        // A malformed URL is a bad setting, said once at start-up; an unreachable server
+        // is not (it may come up later: /health says 503 until then).
+        char* error = nullptr;
+        PQconninfoOption* parsed = PQconninfoParse(conninfo_.c_str(), &error);
+        if (!parsed) {
+            std::string why = error ? error : "cannot be parsed";
+            PQfreemem(error);
+            while (!why.empty() && why.back() == '\n') why.pop_back();
+            throw config::SettingsError("DATABASE_URL", why);
+        }
+        PQconninfoFree(parsed);
+    }
     Dialect dialect() const override { return Dialect::postgres; }
     std::unique_ptr<Database> open(asio::io_context& ioc) override {
         return std::make_unique<PgDatabase>(ioc, conninfo_, options_);
