@@ -11,13 +11,14 @@ db::PoolOptions pool_options(const config::Settings& s) {
     return {s.db_pool_size, s.db_pool_timeout, s.db_statement_timeout};
 }
 
-// A database that is down or saturated is the service being unavailable (503), not a bug (500).
-std::optional<http::Response> database_errors(const std::exception& e, const http::RequestContext& ctx) {
+// A database that is down or saturated, or a full hashing queue, is the service being
+// unavailable (503), not a bug (500).
+std::optional<http::Response> overload_errors(const std::exception& e, const http::RequestContext& ctx) {
     const auto* error = dynamic_cast<const db::DatabaseError*>(&e);
-    if (!error) return std::nullopt;
     using Kind = db::DatabaseError::Kind;
-    if (error->kind() != Kind::unavailable && error->kind() != Kind::timeout) return std::nullopt;
-    core::log::warn("database unavailable", {{"request_id", ctx.request_id}, {"error", e.what()}});
+    const bool database_down = error && (error->kind() == Kind::unavailable || error->kind() == Kind::timeout);
+    if (!database_down && !dynamic_cast<const security::Overloaded*>(&e)) return std::nullopt;
+    core::log::warn("service unavailable", {{"request_id", ctx.request_id}, {"error", e.what()}});
     auto response = http::Response::detail(503, "Service Unavailable");
     response.headers.set("retry-after", "1");
     return response;
@@ -25,14 +26,22 @@ std::optional<http::Response> database_errors(const std::exception& e, const htt
 }  // namespace
 
 Service::Service(const config::Settings& settings)
-    : connector_(db::make_connector(settings.database, pool_options(settings))) {
-    app_.on_exception(database_errors);
+    : context_(std::make_unique<AppContext>(settings)),
+      connector_(db::make_connector(settings.database, pool_options(settings))) {
+    app_.on_exception(overload_errors);
+    app_.include(auth_routes().take());
+    app_.include(users_routes().take());
+    app_.include(items_routes().take());
     app_.include(health_routes().take());
 }
+
+Service::~Service() = default;
 
 http::WorkerInit Service::worker_init() {
     return [this](boost::asio::io_context& ioc) -> std::unique_ptr<http::WorkerState> {
         auto state = std::make_unique<ThreadState>();
+        state->app = context_.get();
+        state->loop = &ioc;
         state->database = connector_->open(ioc);
         return state;
     };

@@ -8,19 +8,26 @@
 #include "http/app.hpp"
 
 namespace api {
+struct AppContext;
+}
+
+namespace api {
 
 class Service {
 public:
+    ~Service();
     // Throws std::runtime_error naming the setting when the database cannot be served.
     explicit Service(const config::Settings& settings);
 
     http::App& app() { return app_; }
+    const AppContext& context() const { return *context_; }
     db::Connector& connector() { return *connector_; }
 
     // Opens a thread's database on its io_context.
     http::WorkerInit worker_init();
 
 private:
+    std::unique_ptr<AppContext> context_;
     std::unique_ptr<db::Connector> connector_;
     http::App app_;
 };

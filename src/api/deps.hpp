@@ -1,19 +1,41 @@
 #pragma once
 // What route handlers of this service may ask for besides their input, named once,
-// as FastAPI's deps.py names SessionDep and CurrentUser.
+// as FastAPI's deps.py names SessionDep and CurrentUser:
+//
+//   [](Path<std::int64_t, "item_id"> id, CurrentUser user, Db db) -> Task<ItemRead>
 
 #include <memory>
+#include <string>
 
+#include "api/login_limiter.hpp"
+#include "api/users_repository.hpp"
+#include "config/settings.hpp"
 #include "db/database.hpp"
 #include "http/app.hpp"
-#include "schema/errors.hpp"
+#include "schema/codec.hpp"
+#include "security/password.hpp"
+#include "security/tokens.hpp"
 
 namespace api {
 
+// What the whole process shares: made once from the settings.
+struct AppContext {
+    explicit AppContext(const config::Settings& settings);
+
+    config::Settings settings;
+    security::TokenCodec tokens;
+    security::PasswordHasher hasher;
+    LoginLimiter login_limiter;
+};
+
 // Everything one event-loop thread owns for this service.
 struct ThreadState : http::WorkerState {
+    AppContext* app = nullptr;  // shared by all threads; its members are thread-safe
+    boost::asio::io_context* loop = nullptr;
     std::unique_ptr<db::Database> database;
 };
+
+ThreadState& state_of(const http::RequestContext& ctx);
 
 // The thread's database: `[](Db db) -> Task<...> { co_await db->query(...); }`
 struct Db {
@@ -23,8 +45,51 @@ struct Db {
     db::Database* operator->() const { return database; }
 
     static void extract(http::RequestContext& ctx, Db& out, schema::Errors&) {
-        out.database = static_cast<ThreadState*>(ctx.worker)->database.get();
+        out.database = state_of(ctx).database.get();
     }
 };
+
+// Password hashing on the hashing pool, resuming on this thread.
+struct Passwords {
+    ThreadState* state = nullptr;
+
+    core::Task<std::string> hash(std::string password) const;
+    core::Task<bool> verify(std::string password, std::string hash) const;
+    core::Task<bool> verify_dummy(std::string password) const;
+
+    static void extract(http::RequestContext& ctx, Passwords& out, schema::Errors&) { out.state = &state_of(ctx); }
+};
+
+struct Tokens {
+    const security::TokenCodec* codec = nullptr;
+    const security::TokenCodec* operator->() const { return codec; }
+    static void extract(http::RequestContext& ctx, Tokens& out, schema::Errors&) {
+        out.codec = &state_of(ctx).app->tokens;
+    }
+};
+
+// The client's address and the failed-login limiter it is counted in.
+struct LoginGuard {
+    LoginLimiter* limiter = nullptr;
+    std::string client;
+
+    // Throws 429 with Retry-After if this client failed too often lately.
+    void check() const;
+    static void extract(http::RequestContext& ctx, LoginGuard& out, schema::Errors&);
+};
+
+// The user the bearer token names, active and existing; otherwise 401, as the
+// original's get_current_user.
+struct CurrentUser {
+    users::UserRecord user;
+
+    const users::UserRecord* operator->() const { return &user; }
+
+    static core::Task<CurrentUser> resolve(http::RequestContext& ctx);
+    static void document(boost::json::object& operation, schema::Definitions& defs);
+};
+
+// 401 with WWW-Authenticate: Bearer.
+http::HttpError unauthorized(std::string detail);
 
 }  // namespace api

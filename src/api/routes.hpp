@@ -6,5 +6,8 @@
 namespace api {
 
 http::Routes health_routes();
+http::Routes auth_routes();
+http::Routes users_routes();
+http::Routes items_routes();
 
 }  // namespace api

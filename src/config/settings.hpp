@@ -34,6 +34,10 @@ struct Settings {
     unsigned db_pool_size = 4;                      // PostgreSQL connections per thread
     std::chrono::milliseconds db_pool_timeout{5000};  // wait for a free connection
     std::chrono::milliseconds db_statement_timeout{30000};  // 0: none
+    unsigned hash_threads = 1;      // password hashing threads: half the cores unless set
+    unsigned hash_queue = 64;       // hashing jobs waiting beyond this are refused (503)
+    unsigned login_max_failures = 5;
+    std::chrono::seconds login_failure_window{60};
 };
 
 class SettingsError : public std::runtime_error {

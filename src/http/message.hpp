@@ -30,6 +30,7 @@ struct Request {
     std::string query;   // the raw query string, without '?'
     Headers headers;
     std::string body;
+    std::string remote_address;  // the peer's IP address
 
     // Splits `target` into `path` (decoded) and `query`.
     void set_target(std::string_view target);

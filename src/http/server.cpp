@@ -158,6 +158,9 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
 
     beast::flat_buffer buffer;
     bool first = true;
+    beast::error_code peer_ec;
+    const auto remote = conn.stream.socket().remote_endpoint(peer_ec);
+    const std::string peer = peer_ec ? std::string() : remote.address().to_string();
     while (!w.draining) {
         if (buffer.size() == 0) {
             conn.idle = true;
@@ -222,6 +225,7 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
         const unsigned version = msg.version();
         const bool client_keep_alive = msg.keep_alive();
         Request req = to_request(std::move(msg));
+        req.remote_address = peer;
         Response res = co_await w.server.app.handle(req, w.state.get());
 
         const bool keep_alive = client_keep_alive && !w.draining;

@@ -107,6 +107,29 @@ struct Codec<Str<Min, Max>> {
     }
 };
 
+template <std::size_t Min, std::size_t Max>
+struct Codec<SecretStr<Min, Max>> {
+    static bool from_json(const json::value& v, SecretStr<Min, Max>& out, Errors& e) {
+        const std::size_t before = e.size();
+        const bool ok = Codec<Str<Min, Max>>::from_json(v, out, e);
+        e.mask_inputs_since(before, "**********");
+        return ok;
+    }
+    static bool from_text(std::string_view s, SecretStr<Min, Max>& out, Errors& e) {
+        const std::size_t before = e.size();
+        const bool ok = Codec<Str<Min, Max>>::from_text(s, out, e);
+        e.mask_inputs_since(before, "**********");
+        return ok;
+    }
+    static void write(std::string& out, const SecretStr<Min, Max>&) { detail::write_string(out, "**********"); }
+    static json::object schema(Definitions& defs) {
+        auto s = Codec<Str<Min, Max>>::schema(defs);
+        s["format"] = "password";
+        s["writeOnly"] = true;
+        return s;
+    }
+};
+
 template <>
 struct Codec<Email> {
     static bool from_json(const json::value& v, Email& out, Errors& e) {

@@ -51,6 +51,11 @@ public:
     void add(std::string type, std::string msg, boost::json::value input, boost::json::object ctx = {});
     void add(FieldError error) { items_.push_back(std::move(error)); }
 
+    // Replaces the input of every error added since the first `from` with `input`.
+    void mask_inputs_since(std::size_t from, const boost::json::value& input) {
+        for (std::size_t i = from; i < items_.size(); ++i) items_[i].input = input;
+    }
+
     bool empty() const { return items_.empty(); }
     std::size_t size() const { return items_.size(); }
     const std::vector<FieldError>& items() const { return items_; }

@@ -28,6 +28,13 @@ struct Str : std::string {
     Str(const char* s) : std::string(s) {}
 };
 
+// A Str whose value never appears in an error: a rejected password is reported with
+// "**********" as its input, as Pydantic shows a SecretStr.
+template <std::size_t Min = 0, std::size_t Max = std::numeric_limits<std::size_t>::max()>
+struct SecretStr : Str<Min, Max> {
+    using Str<Min, Max>::Str;
+};
+
 // An integer in Min..Max.
 template <std::int64_t Min = std::numeric_limits<std::int64_t>::min(),
           std::int64_t Max = std::numeric_limits<std::int64_t>::max()>

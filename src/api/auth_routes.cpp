@@ -1,0 +1,61 @@
+#include "api/deps.hpp"
+#include "api/models.hpp"
+#include "api/routes.hpp"
+#include "api/users_repository.hpp"
+
+namespace api {
+
+using core::Task;
+using http::Body;
+using http::Form;
+
+http::Routes auth_routes() {
+    http::Routes routes("/auth", {"auth"});
+
+    routes.post("/register", {.summary = "Register", .status = 201},
+                [](Body<UserCreate> in, Db db, Passwords passwords) -> Task<UserRead> {
+                    // Checked first so that a taken e-mail costs no hashing; the unique
+                    // index still decides when two registrations race.
+                    if (co_await users::find_by_email(*db, in->email))
+                        throw http::HttpError{400, "Email already registered", {}};
+                    auto hash = co_await passwords.hash(in->password);
+                    auto user = co_await users::create(*db, in->email, std::move(hash));
+                    if (!user) throw http::HttpError{400, "Email already registered", {}};
+                    co_return UserRead{user->email, user->id, user->is_active};
+                });
+
+    routes.post("/token", {.summary = "Login"},
+                [](Form<LoginForm> form, Db db, Passwords passwords, Tokens tokens, LoginGuard guard) -> Task<Token> {
+                    guard.check();
+                    if (form->grant_type && *form->grant_type != "password") {
+                        schema::Errors e;
+                        auto in_body = e.at("body");
+                        auto at = e.at("grant_type");
+                        e.add("string_pattern_mismatch", "String should match pattern '^password$'",
+                              schema::detail::text_input(*form->grant_type), {{"pattern", "^password$"}});
+                        throw http::RequestValidationError{e.take()};
+                    }
+                    const auto user = co_await users::find_by_email(*db, form->username);
+                    // An unknown e-mail is checked against a dummy hash: the answer takes as
+                    // long as for a known one.
+                    bool ok = false;
+                    if (user)
+                        ok = co_await passwords.verify(form->password, user->hashed_password);
+                    else
+                        co_await passwords.verify_dummy(form->password);
+                    if (!ok || !user) {
+                        guard.limiter->failed(guard.client);
+                        throw unauthorized("Incorrect email or password");
+                    }
+                    guard.limiter->succeeded(guard.client);
+                    if (security::needs_rehash(user->hashed_password)) {  // a bcrypt hash of the original's
+                        auto rehashed = co_await passwords.hash(form->password);
+                        co_await users::set_password_hash(*db, user->id, std::move(rehashed));
+                    }
+                    co_return Token{tokens->issue(user->id), "bearer"};
+                });
+
+    return routes;
+}
+
+}  // namespace api

@@ -1,0 +1,67 @@
+#include "api/deps.hpp"
+
+#include <boost/json/array.hpp>
+
+namespace api {
+
+AppContext::AppContext(const config::Settings& s)
+    : settings(s),
+      tokens(s.secret_key, s.algorithm, std::chrono::minutes(s.access_token_expire_minutes)),
+      hasher(s.hash_threads, s.hash_queue),
+      login_limiter(s.login_max_failures, s.login_failure_window) {}
+
+ThreadState& state_of(const http::RequestContext& ctx) { return *static_cast<ThreadState*>(ctx.worker); }
+
+core::Task<std::string> Passwords::hash(std::string password) const {
+    co_return co_await state->app->hasher.hash(*state->loop, std::move(password));
+}
+
+core::Task<bool> Passwords::verify(std::string password, std::string hash) const {
+    co_return co_await state->app->hasher.verify(*state->loop, std::move(password), std::move(hash));
+}
+
+core::Task<bool> Passwords::verify_dummy(std::string password) const {
+    co_return co_await state->app->hasher.verify_dummy(*state->loop, std::move(password));
+}
+
+void LoginGuard::check() const {
+    if (const auto wait = limiter->blocked(client)) {
+        http::HttpError e{429, "Too many failed login attempts; try again later", {}};
+        e.headers.set("retry-after", std::to_string(wait->count()));
+        throw e;
+    }
+}
+
+void LoginGuard::extract(http::RequestContext& ctx, LoginGuard& out, schema::Errors&) {
+    out.limiter = &state_of(ctx).app->login_limiter;
+    out.client = ctx.request.remote_address;
+}
+
+http::HttpError unauthorized(std::string detail) {
+    http::HttpError e{401, std::move(detail), {}};
+    e.headers.set("www-authenticate", "Bearer");
+    return e;
+}
+
+core::Task<CurrentUser> CurrentUser::resolve(http::RequestContext& ctx) {
+    // As OAuth2PasswordBearer: no header, or another scheme, is "Not authenticated".
+    const std::string* header = ctx.request.headers.find("authorization");
+    std::string_view value = header ? std::string_view(*header) : std::string_view();
+    const auto space = value.find(' ');
+    if (!header || !http::iequals(value.substr(0, space), "bearer")) throw unauthorized("Not authenticated");
+    std::string_view token = space == std::string_view::npos ? std::string_view() : value.substr(space + 1);
+    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+
+    ThreadState& state = state_of(ctx);
+    const auto id = state.app->tokens.verify(token);
+    if (!id) throw unauthorized("Could not validate credentials");
+    auto user = co_await users::find_by_id(*state.database, *id);
+    if (!user || !user->is_active) throw unauthorized("Could not validate credentials");
+    co_return CurrentUser{std::move(*user)};
+}
+
+void CurrentUser::document(boost::json::object& operation, schema::Definitions&) {
+    operation["security"] = boost::json::array{boost::json::object{{"OAuth2PasswordBearer", boost::json::array{}}}};
+}
+
+}  // namespace api

@@ -1,0 +1,87 @@
+#include "api/items_repository.hpp"
+
+namespace api::items {
+
+namespace {
+
+ItemRead item_of(const db::Row& row) {
+    return ItemRead{row.get<std::string>(1), row.get<std::optional<std::string>>(2), row.get<std::int64_t>(0),
+                    row.get<std::int64_t>(3)};
+}
+
+std::optional<ItemRead> first(const db::Result& r) {
+    if (r.empty()) return std::nullopt;
+    return item_of(r.rows.front());
+}
+
+db::Value text_or_null(const std::optional<Str<0, 10000>>& s) {
+    if (s) return std::string(*s);
+    return nullptr;
+}
+
+// Ids arrive as 64-bit integers; PostgreSQL's columns are 32-bit, and a larger
+// parameter must find nothing rather than fail: hence CAST($n AS BIGINT).
+constexpr const char* kCreate =
+    "INSERT INTO items (title, description, owner_id) VALUES ($1, $2, CAST($3 AS BIGINT)) "
+    "RETURNING id, title, description, owner_id";
+constexpr const char* kList =
+    "SELECT id, title, description, owner_id FROM items WHERE owner_id = CAST($1 AS BIGINT) "
+    "ORDER BY id LIMIT $2 OFFSET $3";
+constexpr const char* kAll =
+    "SELECT id, title, description, owner_id FROM items WHERE owner_id = CAST($1 AS BIGINT) ORDER BY id";
+constexpr const char* kGet =
+    "SELECT id, title, description, owner_id FROM items "
+    "WHERE id = CAST($1 AS BIGINT) AND owner_id = CAST($2 AS BIGINT)";
+constexpr const char* kUpdate =
+    "UPDATE items SET title = CASE WHEN $3 THEN $4 ELSE title END, "
+    "description = CASE WHEN $5 THEN $6 ELSE description END "
+    "WHERE id = CAST($1 AS BIGINT) AND owner_id = CAST($2 AS BIGINT) "
+    "RETURNING id, title, description, owner_id";
+constexpr const char* kDelete = "DELETE FROM items WHERE id = CAST($1 AS BIGINT) AND owner_id = CAST($2 AS BIGINT)";
+
+}  // namespace
+
+core::Task<ItemRead> create(db::Database& db, std::int64_t owner, const ItemCreate& in) {
+    db::Params params{std::string(in.title), text_or_null(in.description), owner};
+    co_return item_of((co_await db.query(kCreate, std::move(params))).rows.at(0));
+}
+
+core::Task<std::vector<ItemRead>> list(db::Database& db, std::int64_t owner, std::int64_t skip, std::int64_t limit) {
+    db::Params params{owner, limit, skip};
+    const auto r = co_await db.query(kList, std::move(params));
+    std::vector<ItemRead> out;
+    out.reserve(r.rows.size());
+    for (const auto& row : r.rows) out.push_back(item_of(row));
+    co_return out;
+}
+
+core::Task<std::vector<ItemRead>> all_of(db::Database& db, std::int64_t owner) {
+    db::Params params{owner};
+    const auto r = co_await db.query(kAll, std::move(params));
+    std::vector<ItemRead> out;
+    out.reserve(r.rows.size());
+    for (const auto& row : r.rows) out.push_back(item_of(row));
+    co_return out;
+}
+
+core::Task<std::optional<ItemRead>> get(db::Database& db, std::int64_t owner, std::int64_t id) {
+    db::Params params{id, owner};
+    co_return first(co_await db.query(kGet, std::move(params)));
+}
+
+core::Task<std::optional<ItemRead>> update(db::Database& db, std::int64_t owner, std::int64_t id, const ItemUpdate& in) {
+    db::Params params{id,
+                      owner,
+                      in.title.present,
+                      in.title.present ? db::Value(std::string(in.title.value)) : db::Value(nullptr),
+                      in.description.present,
+                      in.description.present ? text_or_null(in.description.value) : db::Value(nullptr)};
+    co_return first(co_await db.query(kUpdate, std::move(params)));
+}
+
+core::Task<bool> remove(db::Database& db, std::int64_t owner, std::int64_t id) {
+    db::Params params{id, owner};
+    co_return (co_await db.query(kDelete, std::move(params))).affected > 0;
+}
+
+}  // namespace api::items

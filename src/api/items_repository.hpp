@@ -1,0 +1,24 @@
+#pragma once
+// Items in the database: all the SQL about them, parameterized. Every statement is
+// scoped to the owner, so another user's item is simply not found.
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "api/models.hpp"
+#include "core/task.hpp"
+#include "db/database.hpp"
+
+namespace api::items {
+
+core::Task<ItemRead> create(db::Database& db, std::int64_t owner, const ItemCreate& in);
+// The owner's items ordered by id.
+core::Task<std::vector<ItemRead>> list(db::Database& db, std::int64_t owner, std::int64_t skip, std::int64_t limit);
+core::Task<std::vector<ItemRead>> all_of(db::Database& db, std::int64_t owner);
+core::Task<std::optional<ItemRead>> get(db::Database& db, std::int64_t owner, std::int64_t id);
+// Changes only the fields `in` carries, in one statement.
+core::Task<std::optional<ItemRead>> update(db::Database& db, std::int64_t owner, std::int64_t id, const ItemUpdate& in);
+core::Task<bool> remove(db::Database& db, std::int64_t owner, std::int64_t id);
+
+}  // namespace api::items

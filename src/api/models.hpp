@@ -1,0 +1,87 @@
+#pragma once
+// The service's models, one struct per role, as the original's Pydantic schemas
+// (field order included: it is the order of the JSON keys).
+
+#include <boost/describe/class.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "schema/types.hpp"
+
+namespace api {
+
+using schema::Email;
+using schema::Int;
+using schema::Maybe;
+using schema::SecretStr;
+using schema::Str;
+
+struct UserCreate {
+    Email email;
+    SecretStr<8, 128> password;
+};
+BOOST_DESCRIBE_STRUCT(UserCreate, (), (email, password))
+
+struct UserRead {
+    std::string email;
+    std::int64_t id = 0;
+    bool is_active = true;
+};
+BOOST_DESCRIBE_STRUCT(UserRead, (), (email, id, is_active))
+
+struct ItemRead {
+    std::string title;
+    std::optional<std::string> description;
+    std::int64_t id = 0;
+    std::int64_t owner_id = 0;
+};
+BOOST_DESCRIBE_STRUCT(ItemRead, (), (title, description, id, owner_id))
+
+struct UserReadWithItems {
+    std::string email;
+    std::int64_t id = 0;
+    bool is_active = true;
+    std::vector<ItemRead> items;
+};
+BOOST_DESCRIBE_STRUCT(UserReadWithItems, (), (email, id, is_active, items))
+
+struct ItemCreate {
+    Str<1, 255> title;
+    std::optional<Str<0, 10000>> description;
+};
+BOOST_DESCRIBE_STRUCT(ItemCreate, (), (title, description))
+
+// Only the fields sent change: absent leaves a field as it is; description may be null.
+struct ItemUpdate {
+    Maybe<Str<1, 255>> title;
+    Maybe<std::optional<Str<0, 10000>>> description;
+};
+BOOST_DESCRIBE_STRUCT(ItemUpdate, (), (title, description))
+
+struct Token {
+    std::string access_token;
+    std::string token_type = "bearer";
+};
+BOOST_DESCRIBE_STRUCT(Token, (), (access_token, token_type))
+
+// OAuth2's password form, as Swagger UI's "Authorize" sends it. The password is not
+// length-checked here: users of the original may have shorter ones.
+struct LoginForm {
+    std::string username;
+    SecretStr<> password;
+    std::optional<std::string> grant_type;
+    std::optional<std::string> scope;
+    std::optional<std::string> client_id;
+    std::optional<SecretStr<>> client_secret;
+};
+BOOST_DESCRIBE_STRUCT(LoginForm, (), (username, password, grant_type, scope, client_id, client_secret))
+
+struct Page {
+    Maybe<Int<0>> skip{0};
+    Maybe<Int<1, 100>> limit{20};
+};
+BOOST_DESCRIBE_STRUCT(Page, (), (skip, limit))
+
+}  // namespace api

@@ -1,0 +1,54 @@
+#include "api/users_repository.hpp"
+
+namespace api::users {
+
+namespace {
+
+constexpr const char* kColumns = "id, email, hashed_password, is_active";
+
+std::optional<UserRecord> first(const db::Result& r) {
+    if (r.empty()) return std::nullopt;
+    const db::Row& row = r.rows.front();
+    return UserRecord{row.get<std::int64_t>(0), row.get<std::string>(1), row.get<std::string>(2),
+                      row.get<std::optional<bool>>(3).value_or(false)};
+}
+
+}  // namespace
+
+core::Task<std::optional<UserRecord>> find_by_id(db::Database& db, std::int64_t id) {
+    // CAST: ids arrive as 64-bit integers; PostgreSQL's column is 32-bit, and a larger
+    // parameter must find nothing rather than fail.
+    static const std::string sql = std::string("SELECT ") + kColumns + " FROM users WHERE id = CAST($1 AS BIGINT)";
+    db::Params params{id};
+    co_return first(co_await db.query(sql, std::move(params)));
+}
+
+core::Task<std::optional<UserRecord>> find_by_email(db::Database& db, std::string email) {
+    static const std::string sql = std::string("SELECT ") + kColumns + " FROM users WHERE lower(email) = lower($1)";
+    db::Params params{std::move(email)};
+    co_return first(co_await db.query(sql, std::move(params)));
+}
+
+core::Task<std::optional<UserRecord>> create(db::Database& db, std::string email, std::string hashed_password) {
+    static const std::string sql = std::string("INSERT INTO users (email, hashed_password, is_active) VALUES ($1, $2, $3) RETURNING ") + kColumns;
+    db::Params params{std::move(email), std::move(hashed_password), true};
+    try {
+        co_return first(co_await db.query(sql, std::move(params)));
+    } catch (const db::DatabaseError& e) {
+        if (e.kind() != db::DatabaseError::Kind::unique_violation) throw;
+    }
+    co_return std::nullopt;
+}
+
+core::Task<void> set_password_hash(db::Database& db, std::int64_t id, std::string hashed_password) {
+    db::Params params{std::move(hashed_password), id};
+    co_await db.query("UPDATE users SET hashed_password = $1 WHERE id = CAST($2 AS BIGINT)", std::move(params));
+}
+
+core::Task<bool> remove(db::Database& db, std::int64_t id) {
+    db::Params params{id};
+    const auto r = co_await db.query("DELETE FROM users WHERE id = CAST($1 AS BIGINT)", std::move(params));
+    co_return r.affected > 0;
+}
+
+}  // namespace api::users

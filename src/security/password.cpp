@@ -1,0 +1,145 @@
+#include "security/password.hpp"
+
+#include <crypt.h>
+#include <sodium.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <coroutine>
+#include <memory>
+#include <optional>
+
+namespace security {
+
+namespace {
+
+constexpr unsigned long long kOpsLimit = 2;
+constexpr std::size_t kMemLimit = 19 * 1024 * 1024;
+
+bool is_bcrypt(std::string_view hash) {
+    return hash.size() == 60 && (hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$"));
+}
+
+bool sodium_ready() {
+    static const bool ready = sodium_init() >= 0;
+    return ready;
+}
+
+// Runs `compute` on the pool, then resumes the awaiting coroutine on `loop` with its result.
+template <class T, class Compute>
+struct OnPool {
+    std::function<void(std::function<void()>)> submit;
+    boost::asio::io_context& loop;
+    Compute compute;
+    std::optional<T> result;
+    std::exception_ptr error;
+
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) {
+        submit([this, h] {
+            try {
+                result = compute();
+            } catch (...) {
+                error = std::current_exception();
+            }
+            boost::asio::post(loop, [h] { h.resume(); });
+        });
+    }
+    T await_resume() {
+        if (error) std::rethrow_exception(error);
+        return std::move(*result);
+    }
+};
+
+}  // namespace
+
+std::string hash_password(std::string_view password) {
+    if (!sodium_ready()) throw std::runtime_error("libsodium could not be initialised");
+    char out[crypto_pwhash_argon2id_STRBYTES];
+    if (crypto_pwhash_argon2id_str(out, password.data(), password.size(), kOpsLimit, kMemLimit) != 0)
+        throw std::runtime_error("out of memory while hashing a password");
+    return out;
+}
+
+bool verify_password(std::string_view password, std::string_view hash) {
+    if (hash.starts_with("$argon2id$")) {
+        if (!sodium_ready()) return false;
+        const std::string h(hash);
+        return crypto_pwhash_argon2id_str_verify(h.c_str(), password.data(), password.size()) == 0;
+    }
+    if (is_bcrypt(hash)) {
+        // struct crypt_data is ~32 KiB: on the heap, not on a pool thread's stack.
+        auto data = std::make_unique<crypt_data>();
+        const std::string pw(password), setting(hash);
+        const char* out = crypt_r(pw.c_str(), setting.c_str(), data.get());
+        if (!out || out[0] == '*') return false;  // libxcrypt fails with a string starting with '*'
+        const std::string_view computed(out);
+        return computed.size() == hash.size() && sodium_memcmp(computed.data(), hash.data(), hash.size()) == 0;
+    }
+    return false;
+}
+
+bool needs_rehash(std::string_view hash) {
+    if (!hash.starts_with("$argon2id$")) return true;
+    const std::string h(hash);
+    return crypto_pwhash_argon2id_str_needs_rehash(h.c_str(), kOpsLimit, kMemLimit) != 0;
+}
+
+PasswordHasher::PasswordHasher(unsigned threads, std::size_t max_queue) : max_queue_(max_queue) {
+    if (!sodium_ready()) throw std::runtime_error("libsodium could not be initialised");
+    std::string random(32, '\0');
+    randombytes_buf(random.data(), random.size());
+    dummy_hash_ = hash_password(random);
+    for (unsigned i = 0; i < std::max(1u, threads); ++i) threads_.emplace_back([this] { work(); });
+}
+
+PasswordHasher::~PasswordHasher() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) t.join();
+}
+
+void PasswordHasher::submit(std::function<void()> job) {
+    {
+        std::lock_guard lock(mutex_);
+        if (queue_.size() >= max_queue_) throw Overloaded();
+        queue_.push_back(std::move(job));
+    }
+    wake_.notify_one();
+}
+
+void PasswordHasher::work() {
+    for (;;) {
+        std::function<void()> job;
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (stopping_) return;
+            job = std::move(queue_.front());
+            queue_.pop_front();
+        }
+        job();
+    }
+}
+
+core::Task<std::string> PasswordHasher::hash(boost::asio::io_context& loop, std::string password) {
+    auto compute = [&password] { return hash_password(password); };
+    co_return co_await OnPool<std::string, decltype(compute)>{[this](auto job) { submit(std::move(job)); }, loop,
+                                                               compute, {}, {}};
+}
+
+core::Task<bool> PasswordHasher::verify(boost::asio::io_context& loop, std::string password, std::string hash) {
+    auto compute = [&password, &hash] { return verify_password(password, hash); };
+    co_return co_await OnPool<bool, decltype(compute)>{[this](auto job) { submit(std::move(job)); }, loop, compute,
+                                                        {}, {}};
+}
+
+core::Task<bool> PasswordHasher::verify_dummy(boost::asio::io_context& loop, std::string password) {
+    co_await verify(loop, std::move(password), dummy_hash_);
+    co_return false;
+}
+
+}  // namespace security

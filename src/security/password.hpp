@@ -1,0 +1,68 @@
+#pragma once
+// Password hashes: argon2id (libsodium) for new ones; bcrypt hashes of the original
+// service (passlib's $2a$/$2b$/$2y$) still verify (libxcrypt), to be replaced on the
+// next successful login. Hashing is slow by design, so it runs on a bounded pool of
+// its own threads and the event loop only awaits the answer.
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "core/task.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace security {
+
+// argon2id with OWASP's minimum parameters (19 MiB, 2 passes): libsodium's
+// "interactive" limit (64 MiB per hash) would make each hashing thread cost more than
+// the whole service otherwise does.
+std::string hash_password(std::string_view password);
+// False for a wrong password and for a hash it cannot read; compares in constant time.
+bool verify_password(std::string_view password, std::string_view hash);
+// True for bcrypt and for argon2id made with other parameters.
+bool needs_rehash(std::string_view hash);
+
+// The hashing pool is full: the caller should answer 503 rather than queue more.
+struct Overloaded : std::runtime_error {
+    Overloaded() : std::runtime_error("password hashing queue is full") {}
+};
+
+class PasswordHasher {
+public:
+    PasswordHasher(unsigned threads, std::size_t max_queue);
+    ~PasswordHasher();
+    PasswordHasher(const PasswordHasher&) = delete;
+    PasswordHasher& operator=(const PasswordHasher&) = delete;
+
+    // Each resumes the awaiting coroutine on `loop`. They throw Overloaded when
+    // `max_queue` jobs are already waiting.
+    core::Task<std::string> hash(boost::asio::io_context& loop, std::string password);
+    core::Task<bool> verify(boost::asio::io_context& loop, std::string password, std::string hash);
+    // Verifies against a hash of a password nobody has: takes as long as a real check,
+    // so a login for an unknown e-mail cannot be told apart by its timing.
+    core::Task<bool> verify_dummy(boost::asio::io_context& loop, std::string password);
+
+private:
+    void submit(std::function<void()> job);
+    void work();
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::function<void()>> queue_;
+    std::size_t max_queue_;
+    bool stopping_ = false;
+    std::string dummy_hash_;
+    std::vector<std::thread> threads_;
+};
+
+}  // namespace security

@@ -1,0 +1,36 @@
+#pragma once
+// Access tokens: JWT signed with SECRET_KEY (HS256 by default, as the original's
+// python-jose), claims sub (the user id as a string), exp and iat. A token made by
+// the original with the same key verifies here, and one made here verifies there.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace security {
+
+class TokenCodec {
+public:
+    // `algorithm`: HS256, HS384 or HS512; anything else is refused at construction.
+    TokenCodec(std::string secret, std::string_view algorithm, std::chrono::minutes lifetime);
+
+    std::string issue(std::int64_t user_id) const;
+    std::string issue(std::int64_t user_id, std::chrono::system_clock::time_point now) const;
+
+    // The user id of a valid token: signed with our key, with our algorithm (any other
+    // `alg`, "none" included, is refused), not expired (nor before an `nbf`), whose `sub`
+    // is a user id written as a string. Otherwise nullopt.
+    std::optional<std::int64_t> verify(std::string_view token) const;
+    std::optional<std::int64_t> verify(std::string_view token, std::chrono::system_clock::time_point now) const;
+
+    std::chrono::minutes lifetime() const { return lifetime_; }
+
+private:
+    std::string secret_;
+    int algorithm_;  // jwt_alg_t, kept out of this header
+    std::chrono::minutes lifetime_;
+};
+
+}  // namespace security
