@@ -34,6 +34,8 @@ Response TestClient::request(std::string_view method, std::string_view target, s
     return core::run_until_complete(loop_->ioc, app_.handle(req, state_.get()));
 }
 
+void TestClient::run(core::Task<void> task) { core::run_until_complete(loop_->ioc, std::move(task)); }
+
 void TestClient::poll() {
     if (loop_->ioc.stopped()) loop_->ioc.restart();
     loop_->ioc.poll();

@@ -34,6 +34,8 @@ public:
     Response post_form(std::string_view target, std::string form, HeaderList headers = {});
 
     WorkerState* worker() const { return state_.get(); }
+    // Runs a task on the client's loop to its end (set-up that goes through the worker's state).
+    void run(core::Task<void> task);
     // Runs whatever is ready on the client's loop (connections coming up, ...) without waiting.
     void poll();
 

@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <coroutine>
 #include <memory>
@@ -36,13 +37,20 @@ struct OnPool {
 
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> h) {
-        submit([this, h] {
+        // The work guard tells the loop that an answer is coming, so that it keeps
+        // running (rather than finding nothing to do) until the job posts it.
+        submit([this, h, work = boost::asio::make_work_guard(loop)]() mutable {
             try {
                 result = compute();
             } catch (...) {
                 error = std::current_exception();
             }
-            boost::asio::post(loop, [h] { h.resume(); });
+            // The guard ends on the loop's thread: once the answer is posted this thread
+            // touches nothing of the loop's, which may be gone soon after.
+            boost::asio::post(loop, [h, work = std::move(work)]() mutable {
+                work.reset();
+                h.resume();
+            });
         });
     }
     T await_resume() {

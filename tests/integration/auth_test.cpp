@@ -1,0 +1,232 @@
+// /auth/register and /auth/token, and the tokens and hashes of the original service.
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "api_support.hpp"
+#include "security/password.hpp"
+
+namespace {
+
+namespace json = boost::json;
+using testing_support::ApiTest;
+
+class Auth : public ApiTest {};
+
+// The original's test_register_and_login.
+TEST_P(Auth, RegisterThenLogin) {
+    const auto r = register_user("test@example.com", "secret123");
+    EXPECT_EQ(r.status, 201);
+    EXPECT_EQ(r.body, R"({"email":"test@example.com","id":1,"is_active":true})");
+
+    const auto t = login("test@example.com", "secret123");
+    EXPECT_EQ(t.status, 200);
+    const auto token = body(t);
+    EXPECT_EQ(token.at("token_type"), "bearer");
+    EXPECT_FALSE(token.at("access_token").as_string().empty());
+}
+
+TEST_P(Auth, RegisteredUserNeverShowsItsPasswordOrHash) {
+    const auto r = register_user("a@example.com", "secret123");
+    EXPECT_EQ(r.body.find("secret123"), std::string::npos);
+    EXPECT_EQ(r.body.find("argon2"), std::string::npos);
+    EXPECT_FALSE(body(r).as_object().contains("hashed_password"));
+}
+
+TEST_P(Auth, PasswordsAreStoredAsArgon2id) {
+    register_user("a@example.com", "secret123");
+    const auto hash = sql("SELECT hashed_password FROM users").rows.at(0).get<std::string>(0);
+    EXPECT_TRUE(hash.starts_with("$argon2id$")) << hash;
+}
+
+TEST_P(Auth, EmailAlreadyRegisteredIs400) {
+    register_user("a@example.com");
+    const auto r = register_user("a@example.com");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body, R"({"detail":"Email already registered"})");
+}
+
+TEST_P(Auth, EmailIsUniqueRegardlessOfCase) {
+    register_user("Ann@Example.com");
+    EXPECT_EQ(register_user("ann@example.COM").status, 400);
+}
+
+TEST_P(Auth, LoginIgnoresTheCaseOfTheEmail) {
+    register_user("Ann@example.com");
+    EXPECT_EQ(login("aNN@EXAMPLE.com").status, 200);
+}
+
+TEST_P(Auth, InvalidRegistrationListsEveryProblem) {
+    const auto r = client.post("/auth/register", R"({"email": "not-an-email", "password": "short"})");
+    EXPECT_EQ(r.status, 422);
+    const auto detail = body(r).at("detail").as_array();
+    ASSERT_EQ(detail.size(), 2u);
+    EXPECT_EQ(detail[0].at("type"), "value_error");
+    EXPECT_EQ(detail[0].at("loc"), json::parse(R"(["body","email"])"));
+    EXPECT_EQ(detail[1].at("type"), "string_too_short");
+    EXPECT_EQ(detail[1].at("loc"), json::parse(R"(["body","password"])"));
+    EXPECT_EQ(detail[1].at("input"), "**********") << "a rejected password is never echoed";
+}
+
+TEST_P(Auth, PasswordLengthIs8To128) {
+    EXPECT_EQ(register_user("a@example.com", std::string(7, 'p')).status, 422);
+    EXPECT_EQ(register_user("b@example.com", std::string(129, 'p')).status, 422);
+    EXPECT_EQ(register_user("c@example.com", std::string(8, 'p')).status, 201);
+    EXPECT_EQ(register_user("d@example.com", std::string(128, 'p')).status, 201);
+}
+
+TEST_P(Auth, MissingBodyFieldsAre422) {
+    const auto r = client.post("/auth/register", "{}");
+    EXPECT_EQ(r.status, 422);
+    EXPECT_EQ(body(r), json::parse(R"({"detail":[
+        {"type":"missing","loc":["body","email"],"msg":"Field required","input":{}},
+        {"type":"missing","loc":["body","password"],"msg":"Field required","input":{}}]})"));
+}
+
+TEST_P(Auth, WrongPasswordIs401WithBearerChallenge) {
+    register_user("a@example.com");
+    const auto r = login("a@example.com", "wrongpass");
+    EXPECT_EQ(r.status, 401);
+    EXPECT_EQ(r.body, R"({"detail":"Incorrect email or password"})");
+    ASSERT_NE(r.headers.find("www-authenticate"), nullptr);
+    EXPECT_EQ(*r.headers.find("www-authenticate"), "Bearer");
+}
+
+TEST_P(Auth, UnknownEmailIsTheSame401) {
+    const auto r = login("nobody@example.com", "secret123");
+    EXPECT_EQ(r.status, 401);
+    EXPECT_EQ(r.body, R"({"detail":"Incorrect email or password"})");
+    EXPECT_EQ(*r.headers.find("www-authenticate"), "Bearer");
+}
+
+TEST_P(Auth, LoginFormFieldsAreRequired) {
+    const auto r = client.post_form("/auth/token", "");
+    EXPECT_EQ(r.status, 422);
+    EXPECT_EQ(body(r), json::parse(R"({"detail":[
+        {"type":"missing","loc":["body","username"],"msg":"Field required","input":null},
+        {"type":"missing","loc":["body","password"],"msg":"Field required","input":null}]})"));
+}
+
+TEST_P(Auth, GrantTypeMustBePasswordIfSent) {
+    register_user("a@example.com");
+    EXPECT_EQ(client.post_form("/auth/token", "grant_type=password&username=a@example.com&password=secret123").status,
+              200);
+    const auto r = client.post_form("/auth/token", "grant_type=client_credentials&username=a@example.com&password=x");
+    EXPECT_EQ(r.status, 422);
+    EXPECT_EQ(body(r).at("detail").at(0).at("type"), "string_pattern_mismatch");
+    EXPECT_EQ(body(r).at("detail").at(0).at("loc"), json::parse(R"(["body","grant_type"])"));
+}
+
+TEST_P(Auth, SwaggerStyleFormWithScopeAndClientFieldsWorks) {
+    register_user("a@example.com");
+    const auto r = client.post_form(
+        "/auth/token", "grant_type=password&username=a%40example.com&password=secret123&scope=&client_id=&client_secret=");
+    EXPECT_EQ(r.status, 200) << r.body;
+}
+
+// The original's libraries made these (tests/fixtures/compat.json).
+TEST_P(Auth, TokensOfTheOriginalAreAcceptedOrRefusedAsThere) {
+    const auto fixture = testing_support::compat_fixture();
+    const auto& tokens = fixture.at("tokens").as_object();
+    register_user("first@example.com");  // user 1
+
+    const auto valid = client.get("/users/me", bearer(std::string(tokens.at("valid_sub_1").at("token").as_string())));
+    EXPECT_EQ(valid.status, 200) << valid.body;
+    EXPECT_EQ(body(valid).at("email"), "first@example.com");
+
+    for (const char* name : {"expired", "wrong_key", "alg_hs512", "alg_none", "no_sub", "non_numeric_sub"}) {
+        const auto r = client.get("/users/me", bearer(std::string(tokens.at(name).at("token").as_string())));
+        EXPECT_EQ(r.status, 401) << name;
+        EXPECT_EQ(r.body, R"({"detail":"Could not validate credentials"})") << name;
+        ASSERT_NE(r.headers.find("www-authenticate"), nullptr) << name;
+    }
+}
+
+std::string base64url(const unsigned char* data, std::size_t size) {
+    std::string out(4 * ((size + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
+    out.resize(static_cast<std::size_t>(n));
+    for (auto& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
+    while (!out.empty() && out.back() == '=') out.pop_back();
+    return out;
+}
+
+std::string base64url_decode(std::string s) {
+    for (auto& c : s) c = c == '-' ? '+' : c == '_' ? '/' : c;
+    while (s.size() % 4) s += '=';
+    std::string out(s.size(), '\0');
+    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
+    out.resize(static_cast<std::size_t>(n));
+    while (!out.empty() && out.back() == '\0') out.pop_back();
+    return out;
+}
+
+// What python-jose checks of our tokens, checked here by hand with OpenSSL's HMAC.
+TEST_P(Auth, OurTokensAreStandardHs256ThatTheOriginalAccepts) {
+    const std::string token = user_token("a@example.com");
+    const auto dot1 = token.find('.'), dot2 = token.rfind('.');
+    const auto header = json::parse(base64url_decode(token.substr(0, dot1)));
+    const auto payload = json::parse(base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1)));
+    EXPECT_EQ(header.at("alg"), "HS256");
+    EXPECT_EQ(payload.at("sub"), "1");
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+    EXPECT_NEAR(static_cast<double>(payload.at("exp").as_int64()), static_cast<double>(now + 30 * 60), 5.0);
+
+    const std::string secret(testing_support::compat_fixture().at("secret_key").as_string());
+    const std::string signed_part = token.substr(0, dot2);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_size = 0;
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+         reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size(), mac, &mac_size);
+    EXPECT_EQ(token.substr(dot2 + 1), base64url(mac, mac_size));
+}
+
+TEST_P(Auth, BcryptUserOfTheOriginalLogsInAndIsRehashed) {
+    const auto fixture = testing_support::compat_fixture().at("bcrypt_user");
+    const std::string email(fixture.at("email").as_string());
+    const std::string password(fixture.at("password").as_string());
+    sql("INSERT INTO users (email, hashed_password, is_active) VALUES ($1, $2, $3)",
+        {email, std::string(fixture.at("hashed_password").as_string()), true});
+
+    EXPECT_EQ(login(email, "wrongpass").status, 401);
+    EXPECT_TRUE(sql("SELECT hashed_password FROM users").rows.at(0).get<std::string>(0).starts_with("$2b$"))
+        << "a failed login must not touch the hash";
+
+    EXPECT_EQ(login(email, password).status, 200);
+    const auto rehashed = sql("SELECT hashed_password FROM users").rows.at(0).get<std::string>(0);
+    EXPECT_TRUE(rehashed.starts_with("$argon2id$")) << rehashed;
+    EXPECT_EQ(login(email, password).status, 200);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Auth, ::testing::ValuesIn(testing_support::backends()),
+                         testing_support::backend_name);
+
+// Repeated failures from one client are refused for a while, with Retry-After.
+class LoginRateLimit : public ApiTest {
+protected:
+    LoginRateLimit() : ApiTest({{"LOGIN_MAX_FAILURES", "3"}, {"LOGIN_FAILURE_WINDOW", "60"}}) {}
+};
+
+TEST_P(LoginRateLimit, RepeatedFailuresAre429WithRetryAfter) {
+    register_user("a@example.com");
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(login("a@example.com", "wrongpass").status, 401);
+    const auto r = login("a@example.com", "secret123");
+    EXPECT_EQ(r.status, 429);
+    ASSERT_NE(r.headers.find("retry-after"), nullptr);
+    EXPECT_GT(std::stoi(*r.headers.find("retry-after")), 0);
+    EXPECT_TRUE(body(r).at("detail").is_string());
+}
+
+TEST_P(LoginRateLimit, ASuccessResetsTheCount) {
+    register_user("a@example.com");
+    for (int i = 0; i < 2; ++i) login("a@example.com", "wrongpass");
+    EXPECT_EQ(login("a@example.com").status, 200);
+    for (int i = 0; i < 2; ++i) EXPECT_EQ(login("a@example.com", "wrongpass").status, 401);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, LoginRateLimit, ::testing::ValuesIn(testing_support::backends()),
+                         testing_support::backend_name);
+
+}  // namespace
