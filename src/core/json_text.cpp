@@ -34,6 +34,17 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
     if (overlong || surrogate || cp > 0x10ffff) return 0;
     return len;
 }
+// Appends the UTF-8 sequence at s[i] (or U+FFFD for an invalid byte); returns its length.
+std::size_t append_sequence(std::string& out, std::string_view s, std::size_t i) {
+    const std::size_t n = utf8_sequence(s, i);
+    if (n == 0) {
+        out += "\xef\xbf\xbd";
+        return 1;
+    }
+    out.append(s.data() + i, n);
+    return n;
+}
+
 }  // namespace
 
 void append_json_escaped(std::string& out, std::string_view s) {
@@ -42,14 +53,7 @@ void append_json_escaped(std::string& out, std::string_view s) {
     while (i < s.size()) {
         const auto c = static_cast<unsigned char>(s[i]);
         if (c >= 0x80) {
-            const std::size_t n = utf8_sequence(s, i);
-            if (n == 0) {
-                out += "\xef\xbf\xbd";
-                ++i;
-            } else {
-                out.append(s.data() + i, n);
-                i += n;
-            }
+            i += append_sequence(out, s, i);
             continue;
         }
         switch (c) {
@@ -76,17 +80,7 @@ void append_json_escaped(std::string& out, std::string_view s) {
 std::string utf8_sanitized(std::string_view s) {
     std::string out;
     out.reserve(s.size());
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const std::size_t n = utf8_sequence(s, i);
-        if (n == 0) {
-            out += "\xef\xbf\xbd";
-            ++i;
-        } else {
-            out.append(s.data() + i, n);
-            i += n;
-        }
-    }
+    for (std::size_t i = 0; i < s.size();) i += append_sequence(out, s, i);
     return out;
 }
 

@@ -2,26 +2,12 @@
 
 namespace {
 
-using testing_support::settings_for;
-
-class Database : public ::testing::TestWithParam<std::string> {
+class Database : public testing_support::DatabaseTest {
 protected:
-    Database()
-        : connector(db::make_connector(settings_for(fresh.url()).database)), database(connector->open(ioc)) {
+    Database() {
         run(database->execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE, score DOUBLE PRECISION, "
                                      "flag BOOLEAN)"));
     }
-
-    template <class T>
-    T run(core::Task<T> task) {
-        return core::run_until_complete(ioc, std::move(task));
-    }
-    db::Result sql(std::string_view text, db::Params params = {}) { return run(database->query(text, std::move(params))); }
-
-    testing_support::FreshDatabase fresh{GetParam()};
-    boost::asio::io_context ioc;
-    std::unique_ptr<db::Connector> connector;
-    std::unique_ptr<db::Database> database;
 };
 
 TEST_P(Database, BindsParametersByNumberAndReadsTypedColumns) {

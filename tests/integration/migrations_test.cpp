@@ -2,26 +2,9 @@
 
 namespace {
 
-using testing_support::settings_for;
-
-class Migrations : public ::testing::TestWithParam<std::string> {
+class Migrations : public testing_support::DatabaseTest {
 protected:
-    Migrations()
-        : connector(db::make_connector(settings_for(fresh.url()).database)),
-          database(connector->open(ioc)),
-          migrations(db::migrations_for(connector->dialect())) {}
-
-    template <class T>
-    T run(core::Task<T> task) {
-        return core::run_until_complete(ioc, std::move(task));
-    }
-    db::Result sql(std::string_view text, db::Params params = {}) { return run(database->query(text, std::move(params))); }
-
-    testing_support::FreshDatabase fresh{GetParam()};
-    boost::asio::io_context ioc;
-    std::unique_ptr<db::Connector> connector;
-    std::unique_ptr<db::Database> database;
-    std::vector<db::Migration> migrations;
+    std::vector<db::Migration> migrations = db::migrations_for(connector->dialect());
 };
 
 TEST_P(Migrations, UpAppliesEachOnceThenNothing) {

@@ -46,6 +46,25 @@ private:
 
 config::Settings settings_for(const std::string& url, config::Environment extra = {});
 
+// A thread's Database on a fresh database of the test's backend, and its loop.
+class DatabaseTest : public ::testing::TestWithParam<std::string> {
+protected:
+    DatabaseTest()
+        : fresh(GetParam()), connector(db::make_connector(settings_for(fresh.url()).database)),
+          database(connector->open(ioc)) {}
+
+    template <class T>
+    T run(core::Task<T> task) {
+        return core::run_until_complete(ioc, std::move(task));
+    }
+    db::Result sql(std::string_view text, db::Params params = {}) { return run(database->query(text, std::move(params))); }
+
+    FreshDatabase fresh;
+    boost::asio::io_context ioc;
+    std::unique_ptr<db::Connector> connector;
+    std::unique_ptr<db::Database> database;
+};
+
 // A migrated service and an in-process client for it.
 struct ServiceUnderTest {
     explicit ServiceUnderTest(const std::string& url, config::Environment extra = {});
