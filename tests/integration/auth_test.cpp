@@ -6,6 +6,8 @@
 #include "api_support.hpp"
 #include "security/password.hpp"
 
+#include <thread>
+
 namespace {
 
 namespace json = boost::json;
@@ -227,6 +229,78 @@ TEST_P(LoginRateLimit, ASuccessResetsTheCount) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, LoginRateLimit, ::testing::ValuesIn(testing_support::backends()),
+                         testing_support::backend_name);
+
+}  // namespace
+
+namespace {
+
+// The hashing pool's queue is bounded: a flood of logins gets 503 for what does not
+// fit, never unbounded queueing, never a 500.
+class HashingOverload : public testing_support::ApiTest {
+protected:
+    HashingOverload()
+        : ApiTest({{"PASSWORD_HASH_THREADS", "1"}, {"PASSWORD_HASH_QUEUE", "1"}, {"LOGIN_MAX_FAILURES", "1000"}}) {}
+};
+
+// Starts `count` logins at once on the client's loop; returns each one's status and body.
+std::vector<std::pair<int, std::string>> flood(http::App& app, http::TestClient& client, const std::string& email,
+                                               int count) {
+    std::vector<http::Request> requests(static_cast<std::size_t>(count));
+    std::vector<std::pair<int, std::string>> answers;
+    for (auto& req : requests) {
+        req.method = "POST";
+        req.set_target("/auth/token");
+        req.headers.add("content-type", "application/x-www-form-urlencoded");
+        req.body = "username=" + email + "&password=secret123";
+        req.remote_address = "flood";
+        core::spawn([](http::App& a, http::Request& r, http::WorkerState* w,
+                       std::vector<std::pair<int, std::string>>& out) -> core::Task<void> {
+            const auto response = co_await a.handle(r, w);
+            out.emplace_back(response.status, response.body);
+        }(app, req, client.worker(), answers),
+                    [](std::exception_ptr) {});
+    }
+    for (int i = 0; i < 2000 && answers.size() < requests.size(); ++i) {
+        client.poll();
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return answers;
+}
+
+TEST_P(HashingOverload, AFloodOfLoginsGets503ForWhatDoesNotFit) {
+    ASSERT_EQ(register_user("a@example.com").status, 201);
+    const auto answers = flood(sut.service.app(), client, "a@example.com", 8);
+    ASSERT_EQ(answers.size(), 8u);
+    int ok = 0, unavailable = 0;
+    for (const auto& [status, text] : answers) {
+        if (status == 200) ++ok;
+        if (status == 503) {
+            ++unavailable;
+            EXPECT_EQ(text, R"({"detail":"Service Unavailable"})");
+        }
+    }
+    EXPECT_GE(ok, 1);
+    EXPECT_GE(unavailable, 1);
+    EXPECT_EQ(ok + unavailable, 8) << "only 200 and 503 expected";
+}
+
+// An unknown e-mail is verified against a dummy hash on the same pool (which is what
+// makes it take as long as a known one): a flood of them fills the pool just the same.
+TEST_P(HashingOverload, UnknownEmailsAreVerifiedOnThePoolToo) {
+    const auto answers = flood(sut.service.app(), client, "nobody@example.com", 8);
+    ASSERT_EQ(answers.size(), 8u);
+    int refused = 0, unavailable = 0;
+    for (const auto& [status, text] : answers) {
+        if (status == 401) ++refused;
+        if (status == 503) ++unavailable;
+    }
+    EXPECT_GE(refused, 1);
+    EXPECT_GE(unavailable, 1) << "unknown e-mails must cost a verification like known ones";
+    EXPECT_EQ(refused + unavailable, 8);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, HashingOverload, ::testing::ValuesIn(testing_support::backends()),
                          testing_support::backend_name);
 
 }  // namespace
