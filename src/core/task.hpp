@@ -135,11 +135,4 @@ inline Task<void> Promise<void>::get_return_object() noexcept {
 // The caller keeps whatever the task refers to alive until then.
 void spawn(Task<void> task, std::function<void(std::exception_ptr)> done);
 
-// A task that is already finished with `value` (for interfaces whose one implementation
-// completes at once and another suspends).
-template <class T>
-Task<T> ready(T value) {
-    co_return value;
-}
-
 }  // namespace core

@@ -105,10 +105,17 @@ core::Task<void> write_response(Connection& conn, Response res, unsigned version
     ec = err;
 }
 
+using Parser = bhttp::request_parser<bhttp::string_body>;
+
 // Answers a request the App never saw (unreadable, too large) and closes.
-core::Task<void> reject(Connection& conn, Request& req, int status, std::string_view detail,
+core::Task<void> reject(Connection& conn, const Parser& parser, int status, std::string_view detail,
                         std::chrono::seconds timeout) {
     const auto start = std::chrono::steady_clock::now();
+    Request req;  // as much of it as was read, for the log line
+    if (parser.is_header_done()) {
+        req.method = std::string(parser.get().method_string());
+        req.set_target(parser.get().target());
+    }
     Response res = Response::detail(status, detail);
     const std::string id = request_id_for(req);
     res.headers.set("x-request-id", id);
@@ -173,28 +180,23 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
         }
         first = false;
 
-        bhttp::request_parser<bhttp::string_body> parser;
+        Parser parser;
         parser.header_limit(static_cast<std::uint32_t>(opt.header_limit));
         parser.body_limit(opt.body_limit);
         conn.stream.expires_after(opt.header_timeout);
         auto [hec, hn] =
             co_await async_op([&](auto cb) { bhttp::async_read_header(conn.stream, buffer, parser, std::move(cb)); });
-        Request partial;
-        if (parser.is_header_done()) {
-            partial.method = std::string(parser.get().method_string());
-            partial.set_target(parser.get().target());
-        }
         if (hec == bhttp::error::body_limit) {
-            co_await reject(conn, partial, 413, "Request body too large", opt.header_timeout);
+            co_await reject(conn, parser, 413, "Request body too large", opt.header_timeout);
             co_await linger(conn);
             break;
         }
         if (hec == bhttp::error::header_limit) {
-            co_await reject(conn, partial, 431, "Request header fields too large", opt.header_timeout);
+            co_await reject(conn, parser, 431, "Request header fields too large", opt.header_timeout);
             break;
         }
         if (hec) {
-            if (!is_disconnect(hec)) co_await reject(conn, partial, 400, "Bad Request", opt.header_timeout);
+            if (!is_disconnect(hec)) co_await reject(conn, parser, 400, "Bad Request", opt.header_timeout);
             break;
         }
 
@@ -210,12 +212,12 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
             auto [bec, bn] =
                 co_await async_op([&](auto cb) { bhttp::async_read(conn.stream, buffer, parser, std::move(cb)); });
             if (bec == bhttp::error::body_limit) {
-                co_await reject(conn, partial, 413, "Request body too large", opt.header_timeout);
+                co_await reject(conn, parser, 413, "Request body too large", opt.header_timeout);
                 co_await linger(conn);
                 break;
             }
             if (bec) {
-                if (!is_disconnect(bec)) co_await reject(conn, partial, 400, "Bad Request", opt.header_timeout);
+                if (!is_disconnect(bec)) co_await reject(conn, parser, 400, "Bad Request", opt.header_timeout);
                 break;
             }
         }

@@ -95,9 +95,6 @@ bool needs_rehash(std::string_view hash) {
 
 PasswordHasher::PasswordHasher(unsigned threads, std::size_t max_queue) : max_queue_(max_queue) {
     if (!sodium_ready()) throw std::runtime_error("libsodium could not be initialised");
-    std::string random(32, '\0');
-    randombytes_buf(random.data(), random.size());
-    dummy_hash_ = hash_password(random);
     for (unsigned i = 0; i < std::max(1u, threads); ++i) threads_.emplace_back([this] { work(); });
 }
 
@@ -146,8 +143,17 @@ core::Task<bool> PasswordHasher::verify(boost::asio::io_context& loop, std::stri
 }
 
 core::Task<bool> PasswordHasher::verify_dummy(boost::asio::io_context& loop, std::string password) {
-    co_await verify(loop, std::move(password), dummy_hash_);
-    co_return false;
+    auto compute = [this, &password] {
+        std::call_once(dummy_once_, [this] {
+            std::string random(32, '\0');
+            randombytes_buf(random.data(), random.size());
+            dummy_hash_ = hash_password(random);
+        });
+        verify_password(password, dummy_hash_);
+        return false;
+    };
+    co_return co_await OnPool<bool, decltype(compute)>{[this](auto job) { submit(std::move(job)); }, loop, compute,
+                                                        {}, {}};
 }
 
 }  // namespace security

@@ -61,6 +61,7 @@ private:
     std::deque<std::function<void()>> queue_;
     std::size_t max_queue_;
     bool stopping_ = false;
+    std::once_flag dummy_once_;  // the dummy hash is made on first use, on a pool thread
     std::string dummy_hash_;
     std::vector<std::thread> threads_;
 };
