@@ -37,6 +37,7 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 constexpr std::size_t kMaxPipelineDepth = 64;  // statements queued on one connection before waiting
+constexpr std::size_t kSpillDepth = 32;        // statements queued before the next connection is used
 constexpr auto kMinBackoff = 100ms;
 constexpr auto kMaxBackoff = 5s;
 
@@ -158,6 +159,9 @@ public:
     ~Pool();
 
     asio::io_context& ioc() { return ioc_; }
+    // False once the pool is destroyed: what resumes after that (a transaction's
+    // rollback, a waiter) must not touch it.
+    std::shared_ptr<const bool> alive() const { return alive_; }
     const std::string& conninfo() const { return conninfo_; }
     const PoolOptions& options() const { return options_; }
 
@@ -176,6 +180,17 @@ private:
     PoolOptions options_;
     std::vector<std::shared_ptr<Conn>> conns_;
     std::list<asio::steady_timer*> waiters_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// Gives a connection taken for a transaction or script back, if the pool still exists.
+struct ExclusiveRelease {
+    std::shared_ptr<const bool> alive;
+    Pool& pool;
+    Conn& conn;
+    ~ExclusiveRelease() {
+        if (*alive) pool.release_exclusive(conn);
+    }
 };
 
 class Conn : public std::enable_shared_from_this<Conn> {
@@ -194,6 +209,8 @@ public:
 
     void close() {
         closing_ = true;
+        state_ = State::down;
+        ++generation_;
         backoff_timer_.cancel();
         fail_all(unavailable("connection closed"));
         drop();
@@ -435,6 +452,9 @@ private:
 
     // Hands every complete result to its op; false if the connection broke.
     bool process() {
+        // libpq answers NULL at the end of each command and may answer one more between
+        // a Sync's result and the next command's; two NULLs in a row mean "nothing yet".
+        int nulls = 0;
         while (!pending_.empty()) {
             if (!PQconsumeInput(conn_)) {
                 broken(PQerrorMessage(conn_));
@@ -449,11 +469,12 @@ private:
                 } else if (op->in_command) {
                     op->in_command = false;
                     --op->commands;
-                } else {
+                } else if (++nulls >= 2) {
                     return true;  // nothing more has arrived yet
                 }
                 continue;
             }
+            nulls = 0;
             const ExecStatusType status = PQresultStatus(r);
             if (status == PGRES_PIPELINE_SYNC) {
                 PQclear(r);
@@ -506,14 +527,22 @@ Pool::Pool(asio::io_context& ioc, std::string conninfo, PoolOptions options)
 }
 
 Pool::~Pool() {
+    *alive_ = false;
     for (auto& c : conns_) c->close();
     notify();
 }
 
+// Statements gather on the first usable connection until its pipeline is kSpillDepth
+// deep, then spill to the least busy one. Measured on 2 cores: spreading every
+// statement over all connections keeps more PostgreSQL backends runnable at once, and
+// their scheduling shows as tail latency (item_get p99 of 6-140 ms with 4 per thread
+// spread, ~3 ms gathered, throughput alike); the other connections serve transactions
+// and bursts.
 std::shared_ptr<Conn> Pool::pick() const {
     std::shared_ptr<Conn> best;
     for (const auto& c : conns_) {
         if (c->state() != Conn::State::ready || c->exclusive || c->depth() >= kMaxPipelineDepth) continue;
+        if (c->depth() < kSpillDepth) return c;
         if (!best || c->depth() < best->depth()) best = c;
     }
     return best;
@@ -544,7 +573,9 @@ core::Task<std::shared_ptr<Conn>> Pool::acquire(bool exclusive) {
         asio::steady_timer timer(ioc_, deadline);
         waiters_.push_back(&timer);
         auto it = std::prev(waiters_.end());
+        const auto alive = alive_;
         co_await core::async_wait_op([&](auto cb) { timer.async_wait(std::move(cb)); });
+        if (!*alive) throw unavailable("the database pool was closed");
         waiters_.erase(it);
     }
 }
@@ -560,9 +591,10 @@ void Pool::notify() {
 
 class PgTransaction final : public Transaction {
 public:
-    PgTransaction(Pool& pool, std::shared_ptr<Conn> conn) : pool_(pool), conn_(std::move(conn)), generation_(conn_->generation()) {}
+    PgTransaction(Pool& pool, std::shared_ptr<Conn> conn)
+        : pool_(pool), pool_alive_(pool.alive()), conn_(std::move(conn)), generation_(conn_->generation()) {}
     ~PgTransaction() override {
-        if (!open_) return;
+        if (!open_ || !*pool_alive_) return;
         if (alive()) conn_->execute_detached("ROLLBACK");  // queued before anything else can use it
         pool_.release_exclusive(*conn_);
     }
@@ -587,15 +619,12 @@ private:
     core::Task<void> finish(const char* sql) {
         check();
         open_ = false;
-        struct Release {
-            Pool& pool;
-            Conn& conn;
-            ~Release() { pool.release_exclusive(conn); }
-        } release{pool_, *conn_};
+        ExclusiveRelease release{pool_alive_, pool_, *conn_};
         co_await conn_->execute(sql, {});
     }
 
     Pool& pool_;
+    std::shared_ptr<const bool> pool_alive_;
     std::shared_ptr<Conn> conn_;
     std::uint64_t generation_;
     bool open_ = true;
@@ -617,11 +646,7 @@ public:
     core::Task<void> execute_script(std::string_view sql) override {
         std::string text(sql);
         auto conn = co_await pool_.acquire(true);
-        struct Release {
-            Pool& pool;
-            Conn& conn;
-            ~Release() { pool.release_exclusive(conn); }
-        } release{pool_, *conn};
+        ExclusiveRelease release{pool_.alive(), pool_, *conn};
         co_await conn->execute_script(std::move(text));
     }
 
