@@ -34,11 +34,16 @@ TEST_P(Migrations, DownRevertsTheNewest) {
     EXPECT_EQ(run(m.down()), migrations.back().name);
     EXPECT_EQ(sql("SELECT COUNT(*) FROM schema_migrations").rows[0].get<std::int64_t>(0),
               static_cast<std::int64_t>(migrations.size() - 1));
-    if (migrations.size() == 1) {
-        EXPECT_THROW(sql("SELECT * FROM users"), db::DatabaseError);
-        EXPECT_EQ(run(m.down()), "");
-    }
     EXPECT_EQ(run(m.up()).size(), 1u);
+}
+
+TEST_P(Migrations, DownAllTheWayLeavesNoTables) {
+    db::Migrator m(*database, migrations);
+    run(m.up());
+    for (auto it = migrations.rbegin(); it != migrations.rend(); ++it) EXPECT_EQ(run(m.down()), it->name);
+    EXPECT_EQ(run(m.down()), "");
+    EXPECT_THROW(sql("SELECT * FROM users"), db::DatabaseError);
+    EXPECT_EQ(run(m.up()).size(), migrations.size());
 }
 
 TEST_P(Migrations, AnEditedAppliedMigrationIsRefused) {
