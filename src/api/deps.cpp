@@ -55,10 +55,18 @@ core::Task<CurrentUser> CurrentUser::resolve(http::RequestContext& ctx) {
     ThreadState& state = state_of(ctx);
     const auto id = state.app->tokens.verify(token);
     if (!id) throw unauthorized("Could not validate credentials");
-    auto user = co_await users::find_by_id(*state.database, *id);
-    if (!user || !user->is_active) throw unauthorized("Could not validate credentials");
-    co_return CurrentUser{std::move(*user)};
+    CurrentUser me{*id, core::start(users::find_by_id(*state.database, *id))};
+    if (ctx.request.method != "GET") co_await me.finalize();
+    co_return me;
 }
+
+core::Task<users::UserRecord> CurrentUser::user() const {
+    auto user = co_await lookup;
+    if (!user || !user->is_active) throw unauthorized("Could not validate credentials");
+    co_return std::move(*user);
+}
+
+core::Task<void> CurrentUser::finalize() const { co_await user(); }
 
 void CurrentUser::document(boost::json::object& operation, schema::Definitions&) {
     operation["security"] = boost::json::array{boost::json::object{{"OAuth2PasswordBearer", boost::json::array{}}}};

@@ -10,6 +10,7 @@
 #include "api/login_limiter.hpp"
 #include "api/users_repository.hpp"
 #include "config/settings.hpp"
+#include "core/future.hpp"
 #include "db/database.hpp"
 #include "http/app.hpp"
 #include "schema/codec.hpp"
@@ -79,11 +80,18 @@ struct LoginGuard {
 };
 
 // The user the bearer token names, active and existing; otherwise 401, as the
-// original's get_current_user.
+// original's get_current_user. The token is checked at once; the user's row is looked
+// up without waiting, so that on a read route the lookup and the handler's own
+// statement share one round trip: the route framework then awaits the check before
+// anything is answered (finalize). On other routes the check completes before the
+// handler runs, so nothing is written for a user who is gone or inactive.
 struct CurrentUser {
-    users::UserRecord user;
+    std::int64_t id = 0;  // from the token
+    core::Future<std::optional<users::UserRecord>> lookup;
 
-    const users::UserRecord* operator->() const { return &user; }
+    // The user's row; throws 401 if the user is gone or inactive.
+    core::Task<users::UserRecord> user() const;
+    core::Task<void> finalize() const;
 
     static core::Task<CurrentUser> resolve(http::RequestContext& ctx);
     static void document(boost::json::object& operation, schema::Definitions& defs);

@@ -21,30 +21,30 @@ http::Routes items_routes() {
 
     routes.post("/", {.summary = "Create Item", .status = 201},
                 [](Body<ItemCreate> in, CurrentUser me, Db db) -> Task<ItemRead> {
-                    co_return co_await items::create(*db, me->id, *in);
+                    co_return co_await items::create(*db, me.id, *in);
                 });
 
     routes.get("/", {.summary = "List Items"},
                [](Query<Page> page, CurrentUser me, Db db) -> Task<std::vector<ItemRead>> {
-                   co_return co_await items::list(*db, me->id, page->skip->value, page->limit->value);
+                   co_return co_await items::list(*db, me.id, page->skip->value, page->limit->value);
                });
 
     routes.get("/{item_id}", {.summary = "Read Item"}, [](ItemId id, CurrentUser me, Db db) -> Task<ItemRead> {
-        auto item = co_await items::get(*db, me->id, *id);
+        auto item = co_await items::get(*db, me.id, *id);
         if (!item) throw item_not_found();
         co_return std::move(*item);
     });
 
     routes.patch("/{item_id}", {.summary = "Update Item"},
                  [](ItemId id, Body<ItemUpdate> in, CurrentUser me, Db db) -> Task<ItemRead> {
-                     auto item = co_await items::update(*db, me->id, *id, *in);
+                     auto item = co_await items::update(*db, me.id, *id, *in);
                      if (!item) throw item_not_found();
                      co_return std::move(*item);
                  });
 
     routes.del("/{item_id}", {.summary = "Delete Item", .status = 204},
                [](ItemId id, CurrentUser me, Db db) -> Task<void> {
-                   if (!co_await items::remove(*db, me->id, *id)) throw item_not_found();
+                   if (!co_await items::remove(*db, me.id, *id)) throw item_not_found();
                });
 
     return routes;

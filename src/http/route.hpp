@@ -11,6 +11,8 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <exception>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -59,12 +61,29 @@ concept Dependency = requires(RequestContext& ctx) {
 template <class P>
 concept Documented = requires(boost::json::object& op, schema::Definitions& defs) { P::document(op, defs); };
 
+template <class P>
+concept Finalized = requires(P& p) {
+    { p.finalize() } -> std::same_as<core::Task<void>>;
+};
+
 template <std::size_t I, class Args>
 core::Task<void> resolve_dependencies(RequestContext& ctx, Args& args) {
     if constexpr (I < std::tuple_size_v<Args>) {
         using P = std::tuple_element_t<I, Args>;
         if constexpr (Dependency<P>) std::get<I>(args) = co_await P::resolve(ctx);
         co_await resolve_dependencies<I + 1>(ctx, args);
+    }
+}
+
+// A dependency may finish its check after the handler (CurrentUser on a read route,
+// whose user lookup shares a round trip with the handler's own statement); its error
+// then replaces whatever the handler answered.
+template <std::size_t I, class Args>
+core::Task<void> finalize_dependencies(Args& args) {
+    if constexpr (I < std::tuple_size_v<Args>) {
+        using P = std::tuple_element_t<I, Args>;
+        if constexpr (Finalized<P>) co_await std::get<I>(args).finalize();
+        co_await finalize_dependencies<I + 1>(args);
     }
 }
 
@@ -78,6 +97,15 @@ void extract_parameters(RequestContext& ctx, Args& args, schema::Errors& e, std:
         ...);
 }
 
+// The handler gets the parameters moved, but a copy of those still to be finalized.
+template <class P>
+P pass(P& arg) {
+    if constexpr (Finalized<P>)
+        return arg;
+    else
+        return std::move(arg);
+}
+
 template <class F>
 core::Task<Response> invoke(const F& fn, int status, RequestContext& ctx) {
     using Traits = handler_traits<F>;
@@ -88,18 +116,30 @@ core::Task<Response> invoke(const F& fn, int status, RequestContext& ctx) {
     co_await resolve_dependencies<0>(ctx, args);
     schema::Errors errors;
     extract_parameters(ctx, args, errors, std::make_index_sequence<std::tuple_size_v<Args>>{});
-    if (!errors.empty()) throw RequestValidationError{errors.take()};
 
-    auto task = std::apply(fn, std::move(args));
-    if constexpr (std::is_same_v<R, Response>) {
-        co_return co_await std::move(task);
-    } else if constexpr (std::is_void_v<R>) {
-        co_await std::move(task);
-        co_return Response::empty(status);
+    std::exception_ptr failure;
+    std::optional<Response> response;
+    if (!errors.empty()) {
+        failure = std::make_exception_ptr(RequestValidationError{errors.take()});
     } else {
-        const R value = co_await std::move(task);
-        co_return Response::json(status, schema::to_json(value));
+        try {
+            auto task = std::apply([&](auto&... a) { return fn(pass(a)...); }, args);
+            if constexpr (std::is_same_v<R, Response>) {
+                response = co_await std::move(task);
+            } else if constexpr (std::is_void_v<R>) {
+                co_await std::move(task);
+                response = Response::empty(status);
+            } else {
+                const R value = co_await std::move(task);
+                response = Response::json(status, schema::to_json(value));
+            }
+        } catch (...) {
+            failure = std::current_exception();
+        }
     }
+    co_await finalize_dependencies<0>(args);
+    if (failure) std::rethrow_exception(failure);
+    co_return std::move(*response);
 }
 
 template <class F>
