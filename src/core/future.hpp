@@ -18,8 +18,6 @@ class Future {
 public:
     Future() = default;
 
-    bool valid() const { return static_cast<bool>(state_); }
-
     // The task's value (a copy: a Future may be awaited more than once).
     auto operator co_await() const {
         struct Awaiter {

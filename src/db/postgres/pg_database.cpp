@@ -452,8 +452,9 @@ private:
 
     // Hands every complete result to its op; false if the connection broke.
     bool process() {
-        // libpq answers NULL at the end of each command and may answer one more between
-        // a Sync's result and the next command's; two NULLs in a row mean "nothing yet".
+        // A NULL outside a command is taken for "nothing more yet" only when it repeats, so
+        // that one stray NULL (between pipeline segments) cannot leave results libpq
+        // already holds unread until the socket wakes us again.
         int nulls = 0;
         while (!pending_.empty()) {
             if (!PQconsumeInput(conn_)) {
