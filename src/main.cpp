@@ -25,6 +25,9 @@ Settings come from the environment, then from the .env file (the environment win
   SECRET_KEY, ALGORITHM, ACCESS_TOKEN_EXPIRE_MINUTES   token signing (HS256, 30)
   LOG_LEVEL, LOG_FORMAT                                info, json | text
   HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, SHUTDOWN_TIMEOUT  seconds (10, 5, 10)
+  DB_POOL_SIZE, DB_POOL_TIMEOUT, DB_STATEMENT_TIMEOUT  PostgreSQL pool (4 per thread, 5 s, 30 s)
+  PASSWORD_HASH_THREADS, PASSWORD_HASH_QUEUE           hashing pool (half the cores, 64)
+  LOGIN_MAX_FAILURES, LOGIN_FAILURE_WINDOW             failed-login limit (5 per 60 s)
 See README.md for the full table.)";
 
 config::Settings load(const std::string& env_file) {

@@ -9,6 +9,13 @@ ItemRead item_of(const db::Row& row) {
                     row.get<std::int64_t>(3)};
 }
 
+std::vector<ItemRead> items_of(const db::Result& r) {
+    std::vector<ItemRead> out;
+    out.reserve(r.rows.size());
+    for (const auto& row : r.rows) out.push_back(item_of(row));
+    return out;
+}
+
 std::optional<ItemRead> first(const db::Result& r) {
     if (r.empty()) return std::nullopt;
     return item_of(r.rows.front());
@@ -48,20 +55,12 @@ core::Task<ItemRead> create(db::Database& db, std::int64_t owner, const ItemCrea
 
 core::Task<std::vector<ItemRead>> list(db::Database& db, std::int64_t owner, std::int64_t skip, std::int64_t limit) {
     db::Params params{owner, limit, skip};
-    const auto r = co_await db.query(kList, std::move(params));
-    std::vector<ItemRead> out;
-    out.reserve(r.rows.size());
-    for (const auto& row : r.rows) out.push_back(item_of(row));
-    co_return out;
+    co_return items_of(co_await db.query(kList, std::move(params)));
 }
 
 core::Task<std::vector<ItemRead>> all_of(db::Database& db, std::int64_t owner) {
     db::Params params{owner};
-    const auto r = co_await db.query(kAll, std::move(params));
-    std::vector<ItemRead> out;
-    out.reserve(r.rows.size());
-    for (const auto& row : r.rows) out.push_back(item_of(row));
-    co_return out;
+    co_return items_of(co_await db.query(kAll, std::move(params)));
 }
 
 core::Task<std::optional<ItemRead>> get(db::Database& db, std::int64_t owner, std::int64_t id) {
