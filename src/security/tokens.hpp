@@ -21,13 +21,17 @@ public:
 
     // The user id of a valid token: signed with our key, with our algorithm (any other
     // `alg`, "none" included, is refused), not expired (nor before an `nbf`), whose `sub`
-    // is a user id written as a string. Otherwise nullopt.
+    // is a user id written as a string. Otherwise nullopt. A token already verified on
+    // this thread is found in a small cache (its claims are checked against `now` again).
     std::optional<std::int64_t> verify(std::string_view token) const;
     std::optional<std::int64_t> verify(std::string_view token, std::chrono::system_clock::time_point now) const;
 
     std::chrono::minutes lifetime() const { return lifetime_; }
 
 private:
+    std::optional<std::int64_t> decode(std::string_view token, long now_s, long& exp, long& nbf) const;
+
+    std::uint64_t id_;  // tells this codec's entries in the per-thread cache of verified tokens
     std::string secret_;
     int algorithm_;  // jwt_alg_t, kept out of this header
     std::chrono::minutes lifetime_;
