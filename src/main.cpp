@@ -27,6 +27,7 @@ Settings come from the environment, then from the .env file (the environment win
   HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, SHUTDOWN_TIMEOUT  seconds (10, 5, 10)
   DB_POOL_SIZE, DB_POOL_TIMEOUT, DB_STATEMENT_TIMEOUT  PostgreSQL pool (4 per thread, 5 s, 30 s)
   PASSWORD_HASH_THREADS, PASSWORD_HASH_QUEUE           hashing pool (half the cores, 64)
+  PASSWORD_HASH_NICE                                   hashing threads' niceness (0)
   LOGIN_MAX_FAILURES, LOGIN_FAILURE_WINDOW             failed-login limit (5 per 60 s)
 See README.md for the full table.)";
 

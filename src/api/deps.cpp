@@ -7,7 +7,7 @@ namespace api {
 AppContext::AppContext(const config::Settings& s)
     : settings(s),
       tokens(s.secret_key, s.algorithm, std::chrono::minutes(s.access_token_expire_minutes)),
-      hasher(s.hash_threads, s.hash_queue),
+      hasher(s.hash_threads, s.hash_queue, s.hash_nice),
       login_limiter(s.login_max_failures, s.login_failure_window) {}
 
 ThreadState& state_of(const http::RequestContext& ctx) { return *static_cast<ThreadState*>(ctx.worker); }

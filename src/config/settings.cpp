@@ -16,7 +16,7 @@ constexpr const char* kNames[] = {
     "DATABASE_URL", "HOST", "PORT", "THREADS", "APP_ENV", "SECRET_KEY", "ALGORITHM",
     "ACCESS_TOKEN_EXPIRE_MINUTES", "LOG_LEVEL", "LOG_FORMAT", "HEADER_TIMEOUT",
     "KEEPALIVE_TIMEOUT", "SHUTDOWN_TIMEOUT", "DB_POOL_SIZE", "DB_POOL_TIMEOUT", "DB_STATEMENT_TIMEOUT",
-    "PASSWORD_HASH_THREADS", "PASSWORD_HASH_QUEUE", "LOGIN_MAX_FAILURES", "LOGIN_FAILURE_WINDOW",
+    "PASSWORD_HASH_THREADS", "PASSWORD_HASH_QUEUE", "PASSWORD_HASH_NICE", "LOGIN_MAX_FAILURES", "LOGIN_FAILURE_WINDOW",
 };
 
 std::string_view trim(std::string_view s) {
@@ -181,6 +181,7 @@ Settings load_settings(const Environment& env) {
     s.db_statement_timeout = seconds_as_ms(env, "DB_STATEMENT_TIMEOUT", s.db_statement_timeout, 0);
     s.hash_threads = static_cast<unsigned>(integer(env, "PASSWORD_HASH_THREADS", std::max(1u, cores / 2), 1, 64));
     s.hash_queue = static_cast<unsigned>(integer(env, "PASSWORD_HASH_QUEUE", s.hash_queue, 1, 100000));
+    s.hash_nice = static_cast<int>(integer(env, "PASSWORD_HASH_NICE", s.hash_nice, -20, 19));
     s.login_max_failures = static_cast<unsigned>(integer(env, "LOGIN_MAX_FAILURES", s.login_max_failures, 1, 1000000));
     s.login_failure_window =
         std::chrono::seconds(integer(env, "LOGIN_FAILURE_WINDOW", s.login_failure_window.count(), 1, 86400));

@@ -36,6 +36,7 @@ struct Settings {
     std::chrono::milliseconds db_statement_timeout{30000};  // 0: none
     unsigned hash_threads = 1;      // password hashing threads: half the cores unless set
     unsigned hash_queue = 64;       // hashing jobs waiting beyond this are refused (503)
+    int hash_nice = 0;              // the hashing threads' niceness (below 0 needs CAP_SYS_NICE)
     unsigned login_max_failures = 5;
     std::chrono::seconds login_failure_window{60};
 };

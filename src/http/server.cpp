@@ -9,6 +9,7 @@
 
 #include "http/server.hpp"
 
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -381,8 +382,11 @@ void Server::run() {
         if (!e) s.begin_shutdown();
     });
 
+    unsigned index = 0;
     for (Worker& w : s.workers) {
-        w.thread = std::thread([&w] {
+        w.thread = std::thread([&w, index] {
+            // Named, so that top -H and /proc/<pid>/task tell the loops from the hashing pool.
+            pthread_setname_np(pthread_self(), ("items-loop-" + std::to_string(index)).c_str());
             core::spawn(accept_loop(w), [](std::exception_ptr) {});
             w.ioc.run();
             const bool drained = w.connections.empty();
@@ -395,6 +399,7 @@ void Server::run() {
                 }
             }
         });
+        ++index;
     }
     core::log::info("listening", {{"host", s.options.host},
                                   {"port", static_cast<std::int64_t>(endpoint.port())},

@@ -39,7 +39,9 @@ struct Overloaded : std::runtime_error {
 
 class PasswordHasher {
 public:
-    PasswordHasher(unsigned threads, std::size_t max_queue);
+    // `nice`: the threads' niceness (setpriority); one below 0 needs CAP_SYS_NICE, and
+    // without it the threads keep the process's, with a warning naming the setting.
+    PasswordHasher(unsigned threads, std::size_t max_queue, int nice = 0);
     ~PasswordHasher();
     PasswordHasher(const PasswordHasher&) = delete;
     PasswordHasher& operator=(const PasswordHasher&) = delete;

@@ -44,6 +44,10 @@ TEST(Settings, BadValuesNameTheSetting) {
     EXPECT_EQ(failing_setting({{"ACCESS_TOKEN_EXPIRE_MINUTES", "-5"}}), "ACCESS_TOKEN_EXPIRE_MINUTES");
     EXPECT_EQ(failing_setting({{"APP_ENV", "staging"}}), "APP_ENV");
     EXPECT_EQ(failing_setting({{"KEEPALIVE_TIMEOUT", "0"}}), "KEEPALIVE_TIMEOUT");
+    EXPECT_EQ(failing_setting({{"PASSWORD_HASH_NICE", "-21"}}), "PASSWORD_HASH_NICE");
+    EXPECT_EQ(failing_setting({{"PASSWORD_HASH_NICE", "20"}}), "PASSWORD_HASH_NICE");
+    EXPECT_EQ(load_settings({{"PASSWORD_HASH_NICE", "-10"}}).hash_nice, -10);
+    EXPECT_EQ(load_settings({}).hash_nice, 0);
 }
 
 TEST(Settings, ProductionRequiresALongSecretKey) {
