@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <functional>
 #include <utility>
@@ -24,7 +25,14 @@ class Task;
 
 namespace detail {
 
+// Coroutine frames come from a per-thread cache of freed frames (task_frames.cpp).
+void* frame_allocate(std::size_t size);
+void frame_free(void* p, std::size_t size) noexcept;
+
 struct PromiseBase {
+    static void* operator new(std::size_t size) { return frame_allocate(size); }
+    static void operator delete(void* p, std::size_t size) noexcept { frame_free(p, size); }
+
     std::coroutine_handle<> continuation = std::noop_coroutine();
     // Set by whichever comes second of "the task ended" and "the awaiter suspended";
     // that one resumes the awaiter.

@@ -2,7 +2,10 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <array>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "core/run.hpp"
 #include "core/task.hpp"
@@ -67,6 +70,38 @@ TEST(Task, PropagatesExceptions) {
 TEST(Task, ResumesOnTheLoop) {
     boost::asio::io_context ioc;
     EXPECT_EQ(core::run_until_complete(ioc, suspending(ioc)), 42);
+}
+
+}  // namespace
+
+namespace {
+
+// Frames of many sizes (the locals make them), alive at once, then freed: the frame
+// cache (task_frames.cpp) must hand each size back intact.
+template <std::size_t N>
+Task<int> sized(int seed) {
+    std::array<int, N> local{};
+    for (std::size_t i = 0; i < N; ++i) local[i] = seed + static_cast<int>(i);
+    co_return local[N - 1] - static_cast<int>(N - 1);
+}
+
+TEST(Task, FramesAreReusedIntactAcrossSizesAndThreads) {
+    for (int round = 0; round < 3; ++round) {
+        std::vector<Task<int>> tasks;
+        for (int i = 0; i < 200; ++i) {
+            tasks.push_back(sized<4>(i));
+            tasks.push_back(sized<100>(i));
+            tasks.push_back(sized<700>(i));
+            tasks.push_back(sized<2000>(i));  // beyond the cached sizes
+        }
+        boost::asio::io_context ioc;
+        for (std::size_t i = 0; i < tasks.size(); ++i)
+            EXPECT_EQ(core::run_until_complete(ioc, std::move(tasks[i])), static_cast<int>(i / 4));
+        // Frames made here and freed on another thread go to that thread's cache.
+        std::vector<Task<int>> more;
+        for (int i = 0; i < 100; ++i) more.push_back(sized<100>(i));
+        std::thread([&more] { more.clear(); }).join();
+    }
 }
 
 }  // namespace
