@@ -4,19 +4,20 @@ namespace api::items {
 
 namespace {
 
-ItemRead item_of(const db::Row& row) {
-    return ItemRead{row.get<std::string>(1), row.get<std::optional<std::string>>(2), row.get<std::int64_t>(0),
+// The row's strings are moved into the model, not copied.
+ItemRead item_of(db::Row& row) {
+    return ItemRead{row.take<std::string>(1), row.take<std::optional<std::string>>(2), row.get<std::int64_t>(0),
                     row.get<std::int64_t>(3)};
 }
 
-std::vector<ItemRead> items_of(const db::Result& r) {
+std::vector<ItemRead> items_of(db::Result r) {
     std::vector<ItemRead> out;
     out.reserve(r.rows.size());
-    for (const auto& row : r.rows) out.push_back(item_of(row));
+    for (auto& row : r.rows) out.push_back(item_of(row));
     return out;
 }
 
-std::optional<ItemRead> first(const db::Result& r) {
+std::optional<ItemRead> first(db::Result r) {
     if (r.empty()) return std::nullopt;
     return item_of(r.rows.front());
 }

@@ -6,10 +6,11 @@ namespace {
 
 constexpr const char* kColumns = "id, email, hashed_password, is_active";
 
-std::optional<UserRecord> first(const db::Result& r) {
+// The row's strings are moved into the record, not copied.
+std::optional<UserRecord> first(db::Result r) {
     if (r.empty()) return std::nullopt;
-    const db::Row& row = r.rows.front();
-    return UserRecord{row.get<std::int64_t>(0), row.get<std::string>(1), row.get<std::string>(2),
+    db::Row& row = r.rows.front();
+    return UserRecord{row.get<std::int64_t>(0), row.take<std::string>(1), row.take<std::string>(2),
                       row.get<std::optional<bool>>(3).value_or(false)};
 }
 

@@ -1,5 +1,6 @@
 #include "core/json_text.hpp"
 
+#include <array>
 #include <cstdint>
 
 namespace core {
@@ -47,15 +48,37 @@ std::size_t append_sequence(std::string& out, std::string_view s, std::size_t i)
 
 }  // namespace
 
+// Bytes copied as they are: printable ASCII but for '"' and '\\'. Runs of them (and of
+// valid UTF-8 sequences) are appended in one go: a byte at a time this was 36k
+// instructions per 20-item list (bench/callgrind).
+constexpr auto kPlain = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0x20; c < 0x80; ++c) t[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+    return t;
+}();
+
 void append_json_escaped(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
+    out.reserve(out.size() + s.size());
+    std::size_t run = 0;  // start of the bytes not yet appended
     std::size_t i = 0;
     while (i < s.size()) {
         const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x80) {
-            i += append_sequence(out, s, i);
+        if (kPlain[c]) {
+            ++i;
             continue;
         }
+        if (c >= 0x80) {
+            if (const std::size_t n = utf8_sequence(s, i)) {
+                i += n;
+                continue;
+            }
+            out.append(s.data() + run, i - run);
+            out += "\xef\xbf\xbd";  // U+FFFD for a byte that is not valid UTF-8
+            run = ++i;
+            continue;
+        }
+        out.append(s.data() + run, i - run);
         switch (c) {
             case '"': out += "\\\""; break;
             case '\\': out += "\\\\"; break;
@@ -64,17 +87,14 @@ void append_json_escaped(std::string& out, std::string_view s) {
             case '\t': out += "\\t"; break;
             case '\b': out += "\\b"; break;
             case '\f': out += "\\f"; break;
-            default:
-                if (c < 0x20) {
-                    out += "\\u00";
-                    out += hex[c >> 4];
-                    out += hex[c & 0xf];
-                } else {
-                    out += static_cast<char>(c);
-                }
+            default:  // the other control characters
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 0xf];
         }
-        ++i;
+        run = ++i;
     }
+    out.append(s.data() + run, i - run);
 }
 
 std::string utf8_sanitized(std::string_view s) {

@@ -34,6 +34,18 @@ T Row::get(std::size_t i) const {
     }
 }
 
+template <class T>
+T Row::take(std::size_t i) {
+    if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::optional<std::string>>) {
+        Value& v = values_.at(i);
+        if (auto* s = std::get_if<std::string>(&v)) return std::move(*s);
+    }
+    return get<T>(i);
+}
+
+template std::string Row::take<std::string>(std::size_t);
+template std::optional<std::string> Row::take<std::optional<std::string>>(std::size_t);
+
 template std::int64_t Row::get<std::int64_t>(std::size_t) const;
 template double Row::get<double>(std::size_t) const;
 template bool Row::get<bool>(std::size_t) const;

@@ -41,6 +41,9 @@ public:
     // std::int64_t, double, bool, std::string, or std::optional of one (null -> nullopt).
     template <class T>
     T get(std::size_t i) const;
+    // As get, but a string is moved out of the row (which keeps an empty one).
+    template <class T>
+    T take(std::size_t i);
 
 private:
     std::vector<Value> values_;

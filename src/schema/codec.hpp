@@ -327,8 +327,9 @@ struct Codec<T, std::enable_if_t<detail::is_model<T>>> {
             }
             if (!first) out += ',';
             first = false;
-            detail::write_string(out, d.name);
-            out += ':';
+            out += '"';
+            out += d.name;  // a C++ identifier (Boost.Describe): nothing to escape
+            out += "\":";
             if constexpr (detail::is_maybe<F>::value)
                 Codec<std::remove_cvref_t<decltype(member.value)>>::write(out, member.value);
             else

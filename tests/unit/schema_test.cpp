@@ -217,6 +217,25 @@ TEST(Schema, EncodingReplacesInvalidUtf8) {
     EXPECT_EQ(schema::to_json(std::string("a\xff" "b")), "\"a\xef\xbf\xbd" "b\"");
 }
 
+TEST(Schema, EncodingEscapesWhatJsonRequiresAndKeepsTheRest) {
+    const auto enc = [](std::string_view s) { return schema::to_json(std::string(s)); };
+    EXPECT_EQ(enc(""), R"("")");
+    EXPECT_EQ(enc("plain text, 0-9 ~\x7f"), "\"plain text, 0-9 ~\x7f\"");
+    EXPECT_EQ(enc("q\"b\\e"), R"("q\"b\\e")");
+    EXPECT_EQ(enc("\n\r\t\b\f"), R"("\n\r\t\b\f")");
+    EXPECT_EQ(enc(std::string("\x00\x01\x1f", 3)), R"("\u0000\u0001\u001f")");
+    // Valid UTF-8 of 2, 3 and 4 bytes is kept as it is, between escapes too.
+    EXPECT_EQ(enc("caf\xc3\xa9 \xe2\x82\xac\"\xf0\x9f\x98\x80\n"), "\"caf\xc3\xa9 \xe2\x82\xac\\\"\xf0\x9f\x98\x80\\n\"");
+    // Invalid: a lone continuation byte, a sequence cut short (also at the end), an
+    // overlong form, a surrogate: each bad byte becomes U+FFFD, the rest is kept.
+    const std::string fffd = "\xef\xbf\xbd";
+    EXPECT_EQ(enc("a\x80" "b"), "\"a" + fffd + "b\"");
+    EXPECT_EQ(enc("a\xe2\x82" "b"), "\"a" + fffd + fffd + "b\"");
+    EXPECT_EQ(enc("ab\xf0\x9f"), "\"ab" + fffd + fffd + "\"");
+    EXPECT_EQ(enc("\xc0\xaf"), "\"" + fffd + fffd + "\"");
+    EXPECT_EQ(enc("\xed\xa0\x80"), "\"" + fffd + fffd + fffd + "\"");
+}
+
 TEST(Schema, JsonSchemaListsRequiredFieldsAndConstraints) {
     schema::Definitions defs;
     const auto ref = schema::Codec<Sample>::schema(defs);

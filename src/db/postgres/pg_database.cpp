@@ -20,6 +20,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <array>
 #include <charconv>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -111,36 +112,64 @@ void log_notice(void*, const char* message) {
     core::log::debug("database notice", {{"message", text}});
 }
 
-// Parameters as text; the server infers each one's type from the statement.
-struct TextParams {
-    std::vector<std::string> storage;
-    std::vector<const char*> values;
-
+// Parameters as text; the server infers each one's type from the statement. String
+// parameters are pointed at where they are (libpq copies them while sending); numbers
+// and booleans are written into buffers kept here, inline for up to kInline parameters,
+// so that sending a statement allocates nothing for its parameters.
+class TextParams {
+public:
     explicit TextParams(const Params& params) {
-        storage.resize(params.size());
-        values.resize(params.size());
-        for (std::size_t i = 0; i < params.size(); ++i) {
+        const std::size_t n = params.size();
+        if (n > kInline) {
+            heap_values_.resize(n);
+            heap_numbers_.resize(n);
+        }
+        const char** values = n > kInline ? heap_values_.data() : inline_values_.data();
+        Number* numbers = n > kInline ? heap_numbers_.data() : inline_numbers_.data();
+        for (std::size_t i = 0; i < n; ++i) {
             std::visit(
                 [&](const auto& x) {
                     using T = std::decay_t<decltype(x)>;
                     if constexpr (std::is_same_v<T, std::nullptr_t>) {
                         values[i] = nullptr;
-                        return;
                     } else if constexpr (std::is_same_v<T, std::string>) {
-                        storage[i] = x;
+                        values[i] = x.c_str();
                     } else if constexpr (std::is_same_v<T, bool>) {
-                        storage[i] = x ? "true" : "false";
+                        values[i] = x ? "true" : "false";
                     } else {
-                        char buf[32];
-                        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
-                        storage[i].assign(buf, end);
+                        auto [end, ec] = std::to_chars(numbers[i].data(), numbers[i].data() + numbers[i].size() - 1, x);
+                        *end = '\0';
+                        values[i] = numbers[i].data();
                     }
-                    values[i] = storage[i].c_str();
                 },
                 params[i]);
         }
+        values_ = values;
+        count_ = static_cast<int>(n);
     }
+    TextParams(const TextParams&) = delete;
+    TextParams& operator=(const TextParams&) = delete;
+
+    int count() const { return count_; }
+    const char* const* values() const { return values_; }
+
+private:
+    static constexpr std::size_t kInline = 8;
+    using Number = std::array<char, 32>;  // an int64 or a double, shortest form
+    std::array<const char*, kInline> inline_values_{};
+    std::array<Number, kInline> inline_numbers_{};
+    std::vector<const char*> heap_values_;
+    std::vector<Number> heap_numbers_;
+    const char** values_ = nullptr;
+    int count_ = 0;
 };
+
+// SQL -> prepared statement name, found by the caller's view of the SQL (no copy).
+struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view sql) const noexcept { return std::hash<std::string_view>{}(sql); }
+};
+using PreparedNames = std::unordered_map<std::string, std::string, SqlHash, std::equal_to<>>;
 
 // One statement (or a script, or a barrier) waiting for its answer.
 struct Op {
@@ -170,6 +199,8 @@ public:
 
     // A connection to queue a single statement on, or one for a transaction alone.
     core::Task<std::shared_ptr<Conn>> acquire(bool exclusive);
+    // A connection to queue a single statement on if one is usable now, without waiting.
+    std::shared_ptr<Conn> try_acquire() const { return pick(); }
     void release_exclusive(Conn& conn);
     // Something changed (a connection came up or freed): waiters look again.
     void notify();
@@ -219,23 +250,22 @@ public:
         drop();
     }
 
-    core::Task<Result> execute(std::string sql, Params params) {
+    // `sql` is read only before the first suspension: it need not outlive the wait.
+    core::Task<Result> execute(std::string_view sql, Params params) {
         if (state_ != State::ready) throw unavailable("not connected");
         auto op = std::make_shared<Op>();
         const TextParams text(params);
         cork();
-        std::string name;
-        if (auto it = prepared_.find(sql); it != prepared_.end()) {
-            name = it->second;
-        } else {
-            name = "s" + std::to_string(++statement_counter_);
-            if (!PQsendPrepare(conn_, name.c_str(), sql.c_str(), 0, nullptr)) throw send_failed();
-            prepared_.emplace(sql, name);
-            op->prepared = sql;
+        auto it = prepared_.find(sql);
+        if (it == prepared_.end()) {
+            const std::string statement(sql);  // NUL-terminated for libpq
+            std::string name = "s" + std::to_string(++statement_counter_);
+            if (!PQsendPrepare(conn_, name.c_str(), statement.c_str(), 0, nullptr)) throw send_failed();
+            it = prepared_.emplace(statement, std::move(name)).first;
+            op->prepared = statement;
             ++op->commands;
         }
-        if (!PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(text.values.size()), text.values.data(),
-                                 nullptr, nullptr, 0))
+        if (!PQsendQueryPrepared(conn_, it->second.c_str(), text.count(), text.values(), nullptr, nullptr, 0))
             throw send_failed();
         ++op->commands;
         if (!PQpipelineSync(conn_)) throw send_failed();
@@ -550,7 +580,7 @@ private:
     bool corked_ = false;
     bool reported_down_ = false;
     std::deque<std::shared_ptr<Op>> pending_;
-    std::unordered_map<std::string, std::string> prepared_;  // SQL -> statement name
+    PreparedNames prepared_;  // SQL -> statement name
     std::uint64_t statement_counter_ = 0;
 };
 
@@ -635,7 +665,7 @@ public:
 
     core::Task<Result> query(std::string_view sql, Params params) override {
         check();
-        co_return co_await conn_->execute(std::string(sql), std::move(params));
+        co_return co_await conn_->execute(sql, std::move(params));
     }
     core::Task<void> execute_script(std::string_view sql) override {
         check();
@@ -672,9 +702,13 @@ public:
     Dialect dialect() const override { return Dialect::postgres; }
 
     core::Task<Result> query(std::string_view sql, Params params) override {
-        std::string text(sql);  // owned: the caller's view may not outlive a wait
+        // Usually a connection is there at once, and the view is used before any wait;
+        // when the pool must be waited for, the SQL is copied first (the caller's view
+        // may not outlive a wait).
+        if (auto conn = pool_.try_acquire()) co_return co_await conn->execute(sql, std::move(params));
+        std::string text(sql);
         auto conn = co_await pool_.acquire(false);
-        co_return co_await conn->execute(std::move(text), std::move(params));
+        co_return co_await conn->execute(text, std::move(params));
     }
 
     core::Task<void> execute_script(std::string_view sql) override {
