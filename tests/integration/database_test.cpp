@@ -1,3 +1,6 @@
+#include <chrono>
+#include <optional>
+
 #include "support.hpp"
 
 namespace {
@@ -80,6 +83,36 @@ TEST_P(Database, QueriesNeverRunInsideAnotherRequestsTransaction) {
     for (int i = 0; i < 100000 && !seen; ++i) ioc.run_one();  // a PostgreSQL pool always has work pending
     ASSERT_TRUE(seen.has_value());
     EXPECT_EQ(*seen, 0) << "the query saw the open transaction's rows";
+}
+
+// Answers larger than the client library reads from the socket at once (PostgreSQL:
+// libpq reads what fits its buffer, and the socket then says nothing new) must still
+// arrive whole when nothing else is going on. Bounded in time, so that a lost wake-up
+// fails here instead of hanging.
+TEST_P(Database, LargeAnswersArriveWholeOnAnIdleConnection) {
+    for (const std::int64_t rows : {std::int64_t{2000}, std::int64_t{20000}}) {
+        std::optional<db::Result> result;
+        std::exception_ptr error;
+        bool done = false;
+        core::spawn(
+            [](db::Database& d, std::int64_t n, std::optional<db::Result>& out) -> core::Task<void> {
+                db::Params params{n};
+                out.emplace(co_await d.query(
+                    "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < $1) "
+                    "SELECT i, 'row number ' || i || ' of a long answer, padded to make it longer' FROM s",
+                    std::move(params)));
+            }(*database, rows, result),
+            [&](std::exception_ptr e) {
+                error = e;
+                done = true;
+            });
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (!done && std::chrono::steady_clock::now() < deadline) ioc.run_one_for(std::chrono::milliseconds(100));
+        ASSERT_TRUE(done) << rows << " rows: the answer never arrived";
+        if (error) std::rethrow_exception(error);
+        ASSERT_EQ(result->rows.size(), static_cast<std::size_t>(rows));
+        EXPECT_EQ(result->rows.back().get<std::int64_t>(0), rows);
+    }
 }
 
 TEST_P(Database, ABadStatementIsAnErrorNotACrash) {

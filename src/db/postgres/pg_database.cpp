@@ -500,10 +500,17 @@ private:
         // Reading while writing too keeps both sides from waiting on full buffers.
         if (!consume()) return;
         // Asio's epoll wakes us on an edge: if libpq's read left bytes in the socket (it
-        // reads at most its free buffer space), no new edge may come for them. So when
-        // an answer is still incomplete, read once more before waiting again.
-        if (!process()) return;
-        if (!pending_.empty() && PQisBusy(conn_) && !consume()) return;
+        // reads at most its free buffer space), no new edge comes for them. So while an
+        // answer is incomplete and the socket still holds bytes, read on.
+        for (;;) {
+            if (!process()) return;
+            if (pending_.empty() || !PQisBusy(conn_)) break;
+            asio::posix::descriptor_base::bytes_readable unread;
+            boost::system::error_code ec;
+            socket_.io_control(unread, ec);
+            if (ec || unread.get() == 0) break;
+            if (!consume()) return;
+        }
         pump();
     }
 
