@@ -451,7 +451,7 @@ private:
     // the statements queued in one turn of the loop would leave in as many TCP segments,
     // each waking the server's backend. Corking the socket until the turn ends (a posted
     // handler runs after the handlers already ready) sends them together: item_get
-    // 34-35k -> 39-40k requests/s, p99 1.7 -> 1.5 ms (bench/README.md, step 3).
+    // 34-35k -> 39-40k requests/s, p99 1.7 -> 1.5 ms (bench/README.md, step 4).
     void cork() {
         if (corked_) return;
         int on = 1;
