@@ -46,7 +46,8 @@ void Request::set_target(std::string_view t) {
 Response Response::json(int status, std::string body) {
     Response r;
     r.status = status;
-    r.headers.set("content-type", "application/json");
+    r.headers.reserve(2);  // and the x-request-id the app adds
+    r.headers.add("content-type", "application/json");
     r.body = std::move(body);
     return r;
 }

@@ -15,6 +15,7 @@ public:
     const std::string* find(std::string_view name) const;
     void set(std::string_view name, std::string_view value);  // replaces any of that name
     void add(std::string_view name, std::string_view value);
+    void reserve(std::size_t n) { fields_.reserve(n); }
     auto begin() const { return fields_.begin(); }
     auto end() const { return fields_.end(); }
     bool empty() const { return fields_.empty(); }

@@ -25,6 +25,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <coroutine>
+#include <iterator>
 #include <csignal>
 #include <list>
 #include <mutex>
@@ -177,6 +178,7 @@ Request to_request(bhttp::request<bhttp::string_body>&& msg) {
     Request req;
     req.method = std::string(msg.method_string());
     req.set_target(msg.target());
+    req.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
     for (const auto& field : msg) req.headers.add(field.name_string(), field.value());
     req.body = std::move(msg.body());
     return req;
