@@ -103,19 +103,17 @@ std::optional<std::int64_t> TokenCodec::verify(std::string_view token) const {
 std::optional<std::int64_t> TokenCodec::verify(std::string_view token, std::chrono::system_clock::time_point now) const {
     if (token.empty() || token.size() > 8192) return std::nullopt;
     const long seconds = static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
-    const bool cacheable = token.size() <= kMaxCachedToken;
-    if (cacheable) {
-        const VerifiedToken& hit = cache_slot(token);
-        if (hit.codec == id_ && hit.token.size() == token.size() &&
-            sodium_memcmp(hit.token.data(), token.data(), token.size()) == 0) {
-            if (hit.exp <= seconds || hit.nbf > seconds) return std::nullopt;
-            return hit.user_id;
-        }
+    // The token's slot, hashed once: looked in first, filled after a full check.
+    VerifiedToken* slot = token.size() <= kMaxCachedToken ? &cache_slot(token) : nullptr;
+    if (slot && slot->codec == id_ && slot->token.size() == token.size() &&
+        sodium_memcmp(slot->token.data(), token.data(), token.size()) == 0) {
+        if (slot->exp <= seconds || slot->nbf > seconds) return std::nullopt;
+        return slot->user_id;
     }
     long exp = 0, nbf = 0;
     const auto id = decode(token, seconds, exp, nbf);
     if (!id) return std::nullopt;
-    if (cacheable) cache_slot(token) = VerifiedToken{id_, std::string(token), *id, exp, nbf};
+    if (slot) *slot = VerifiedToken{id_, std::string(token), *id, exp, nbf};
     return id;
 }
 
