@@ -35,11 +35,14 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
     if (overlong || surrogate || cp > 0x10ffff) return 0;
     return len;
 }
+// U+FFFD, what a byte that is not valid UTF-8 becomes.
+constexpr std::string_view kReplacement = "\xef\xbf\xbd";
+
 // Appends the UTF-8 sequence at s[i] (or U+FFFD for an invalid byte); returns its length.
 std::size_t append_sequence(std::string& out, std::string_view s, std::size_t i) {
     const std::size_t n = utf8_sequence(s, i);
     if (n == 0) {
-        out += "\xef\xbf\xbd";
+        out += kReplacement;
         return 1;
     }
     out.append(s.data() + i, n);
@@ -74,7 +77,7 @@ void append_json_escaped(std::string& out, std::string_view s) {
                 continue;
             }
             out.append(s.data() + run, i - run);
-            out += "\xef\xbf\xbd";  // U+FFFD for a byte that is not valid UTF-8
+            out += kReplacement;
             run = ++i;
             continue;
         }
