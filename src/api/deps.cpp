@@ -43,8 +43,14 @@ http::HttpError unauthorized(std::string detail) {
     return e;
 }
 
-core::Task<CurrentUser> CurrentUser::resolve(http::RequestContext& ctx) {
-    // As OAuth2PasswordBearer: no header, or another scheme, is "Not authenticated".
+http::HttpError invalid_credentials() { return unauthorized("Could not validate credentials"); }
+
+namespace {
+
+// The user id of the request's bearer token; 401 as the original's get_current_user
+// when there is no valid one. As OAuth2PasswordBearer: no header, or another scheme, is
+// "Not authenticated".
+std::int64_t token_subject(const http::RequestContext& ctx) {
     const std::string* header = ctx.request.headers.find("authorization");
     std::string_view value = header ? std::string_view(*header) : std::string_view();
     const auto space = value.find(' ');
@@ -52,24 +58,43 @@ core::Task<CurrentUser> CurrentUser::resolve(http::RequestContext& ctx) {
     std::string_view token = space == std::string_view::npos ? std::string_view() : value.substr(space + 1);
     while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
 
-    ThreadState& state = state_of(ctx);
-    const auto id = state.app->tokens.verify(token);
-    if (!id) throw unauthorized("Could not validate credentials");
-    CurrentUser me{*id, core::start(users::find_by_id(*state.database, *id))};
+    const auto id = state_of(ctx).app->tokens.verify(token);
+    if (!id) throw invalid_credentials();
+    return *id;
+}
+
+void document_bearer(boost::json::object& operation) {
+    operation["security"] = boost::json::array{boost::json::object{{"OAuth2PasswordBearer", boost::json::array{}}}};
+}
+
+}  // namespace
+
+core::Task<CurrentUser> CurrentUser::resolve(http::RequestContext& ctx) {
+    const std::int64_t id = token_subject(ctx);
+    CurrentUser me{id, core::start(users::find_by_id(*state_of(ctx).database, id))};
     if (ctx.request.method != "GET") co_await me.finalize();
     co_return me;
 }
 
 core::Task<users::UserRecord> CurrentUser::user() const {
     auto user = co_await lookup;
-    if (!user || !user->is_active) throw unauthorized("Could not validate credentials");
+    if (!user || !user->is_active) throw invalid_credentials();
     co_return std::move(*user);
 }
 
 core::Task<void> CurrentUser::finalize() const { co_await user(); }
 
-void CurrentUser::document(boost::json::object& operation, schema::Definitions&) {
-    operation["security"] = boost::json::array{boost::json::object{{"OAuth2PasswordBearer", boost::json::array{}}}};
+void CurrentUser::document(boost::json::object& operation, schema::Definitions&) { document_bearer(operation); }
+
+core::Task<TokenUser> TokenUser::resolve(http::RequestContext& ctx) {
+    co_return TokenUser{token_subject(ctx), state_of(ctx).database.get()};
 }
+
+core::Task<void> TokenUser::check_unhandled() const {
+    const auto user = co_await users::find_by_id(*database, id);
+    if (!user || !user->is_active) throw invalid_credentials();
+}
+
+void TokenUser::document(boost::json::object& operation, schema::Definitions&) { document_bearer(operation); }
 
 }  // namespace api

@@ -12,7 +12,8 @@
 
 namespace api::items {
 
-core::Task<ItemRead> create(db::Database& db, std::int64_t owner, const ItemCreate& in);
+// Nothing (and nothing written) when the owner is gone or inactive.
+core::Task<std::optional<ItemRead>> create(db::Database& db, std::int64_t owner, const ItemCreate& in);
 // The owner's items ordered by id.
 core::Task<std::vector<ItemRead>> list(db::Database& db, std::int64_t owner, std::int64_t skip, std::int64_t limit);
 core::Task<std::vector<ItemRead>> all_of(db::Database& db, std::int64_t owner);

@@ -20,8 +20,10 @@ http::Routes items_routes() {
     http::Routes routes("/items", {"items"});
 
     routes.post("/", {.summary = "Create Item", .status = 201},
-                [](Body<ItemCreate> in, CurrentUser me, Db db) -> Task<ItemRead> {
-                    co_return co_await items::create(*db, me.id, *in);
+                [](Body<ItemCreate> in, TokenUser me, Db db) -> Task<ItemRead> {
+                    auto item = co_await items::create(*db, me.id, *in);
+                    if (!item) throw invalid_credentials();
+                    co_return std::move(*item);
                 });
 
     routes.get("/", {.summary = "List Items"},

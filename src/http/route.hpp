@@ -87,6 +87,23 @@ core::Task<void> finalize_dependencies(Args& args) {
     }
 }
 
+// A dependency whose check the handler makes itself (in its own statement) is checked
+// here instead when the handler does not run because the request is invalid, so that
+// its error wins over the validation errors, as for dependencies checked first.
+template <class P>
+concept CheckedByHandler = requires(const P& p) {
+    { p.check_unhandled() } -> std::same_as<core::Task<void>>;
+};
+
+template <std::size_t I, class Args>
+core::Task<void> check_unhandled(Args& args) {
+    if constexpr (I < std::tuple_size_v<Args>) {
+        using P = std::tuple_element_t<I, Args>;
+        if constexpr (CheckedByHandler<P>) co_await std::get<I>(args).check_unhandled();
+        co_await check_unhandled<I + 1>(args);
+    }
+}
+
 template <class Args, std::size_t... I>
 void extract_parameters(RequestContext& ctx, Args& args, schema::Errors& e, std::index_sequence<I...>) {
     (
@@ -120,7 +137,12 @@ core::Task<Response> invoke(const F& fn, int status, RequestContext& ctx) {
     std::exception_ptr failure;
     std::optional<Response> response;
     if (!errors.empty()) {
-        failure = std::make_exception_ptr(RequestValidationError{errors.take()});
+        try {
+            co_await check_unhandled<0>(args);
+            failure = std::make_exception_ptr(RequestValidationError{errors.take()});
+        } catch (...) {
+            failure = std::current_exception();
+        }
     } else {
         try {
             auto task = std::apply([&](auto&... a) { return fn(pass(a)...); }, args);

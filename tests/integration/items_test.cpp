@@ -182,11 +182,32 @@ TEST_P(Items, ReadsOfAUserWhoIsGoneOrInactiveAre401WhateverTheyFind) {
 TEST_P(Items, WritesOfAnInactiveUserAre401AndChangeNothing) {
     create(R"({"title": "t"})");
     sql("UPDATE users SET is_active = $1", {false});
-    EXPECT_EQ(create(R"({"title": "new"})").status, 401);
-    EXPECT_EQ(client.patch("/items/1", R"({"title": "changed"})", bearer(token)).status, 401);
-    EXPECT_EQ(client.del("/items/1", bearer(token)).status, 401);
+    for (const auto& r : {create(R"({"title": "new"})"), client.patch("/items/1", R"({"title": "changed"})", bearer(token)),
+                          client.del("/items/1", bearer(token))}) {
+        EXPECT_EQ(r.status, 401) << r.body;
+        EXPECT_EQ(r.body, R"({"detail":"Could not validate credentials"})");
+    }
     EXPECT_EQ(sql("SELECT COUNT(*) FROM items").rows.at(0).get<std::int64_t>(0), 1);
     EXPECT_EQ(sql("SELECT title FROM items").rows.at(0).get<std::string>(0), "t");
+}
+
+// POST /items/ checks its owner in the INSERT itself; the answers are those of a check
+// made first: 401 for a user who is gone or inactive, even when the body is invalid too.
+TEST_P(Items, CreateChecksItsOwnerFirstWhateverTheBody) {
+    create(R"({"title": "t"})");
+    sql("UPDATE users SET is_active = $1", {false});
+    for (const char* body : {R"({"title": ""})", "{}", "not json"}) {
+        const auto r = create(body);
+        EXPECT_EQ(r.status, 401) << body << ": " << r.body;
+        EXPECT_EQ(r.body, R"({"detail":"Could not validate credentials"})");
+    }
+    sql("UPDATE users SET is_active = $1", {true});
+    EXPECT_EQ(create(R"({"title": ""})").status, 422);
+    sql("DELETE FROM items");
+    sql("DELETE FROM users");
+    EXPECT_EQ(create(R"({"title": "new"})").status, 401);
+    EXPECT_EQ(create("{}").status, 401);
+    EXPECT_EQ(sql("SELECT COUNT(*) FROM items").rows.at(0).get<std::int64_t>(0), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Items, ::testing::ValuesIn(testing_support::backends()),
