@@ -1,4 +1,6 @@
 #include <chrono>
+#include <cstdlib>
+#include <limits>
 #include <optional>
 
 #include "support.hpp"
@@ -113,6 +115,60 @@ TEST_P(Database, LargeAnswersArriveWholeOnAnIdleConnection) {
         ASSERT_EQ(result->rows.size(), static_cast<std::size_t>(rows));
         EXPECT_EQ(result->rows.back().get<std::int64_t>(0), rows);
     }
+}
+
+// Reads issued together may share one Sync, and so one implicit transaction, on
+// PostgreSQL: one of them failing must fail only itself, and a write among them must
+// commit on its own.
+TEST_P(Database, AFailingReadFailsOnlyItselfAmongThoseIssuedWithIt) {
+    const std::string read = "SELECT abs(CAST($1 AS BIGINT))";  // abs of the smallest BIGINT overflows
+    EXPECT_EQ(sql(read, {std::int64_t{-1}}).rows[0].get<std::int64_t>(0), 1);  // prepared before the rest
+    const std::int64_t overflow = std::numeric_limits<std::int64_t>::min();
+    const std::vector<std::int64_t> inputs{5, -3, overflow, 7, overflow, -11};
+    std::vector<std::optional<std::int64_t>> answers(inputs.size());
+    std::vector<bool> failed(inputs.size(), false);
+    bool write_failed = false;
+    int done = 0;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        core::spawn(
+            [](db::Database& d, std::string q, std::int64_t x, std::optional<std::int64_t>& out) -> core::Task<void> {
+                db::Params params{x};
+                out = (co_await d.query(q, std::move(params))).rows.at(0).get<std::int64_t>(0);
+            }(*database, read, inputs[i], answers[i]),
+            [&, i](std::exception_ptr e) {
+                if (e) {
+                    try {
+                        std::rethrow_exception(e);
+                    } catch (const db::DatabaseError&) {
+                        failed[i] = true;
+                    }
+                }
+                ++done;
+            });
+        if (i == 3)  // a write among the reads of the same turn
+            core::spawn([](db::Database& d) -> core::Task<void> {
+                co_await d.query("INSERT INTO t (id, name) VALUES (1, 'kept')");
+            }(*database),
+                        [&](std::exception_ptr e) {
+                write_failed = e != nullptr;
+                ++done;
+            });
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (done < static_cast<int>(inputs.size()) + 1 && std::chrono::steady_clock::now() < deadline)
+        ioc.run_one_for(std::chrono::milliseconds(100));
+    ASSERT_EQ(done, static_cast<int>(inputs.size()) + 1);
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        if (inputs[i] == overflow) {
+            EXPECT_TRUE(failed[i]) << i;
+            EXPECT_FALSE(answers[i].has_value()) << i;
+        } else {
+            EXPECT_FALSE(failed[i]) << i;
+            EXPECT_EQ(answers[i], std::abs(inputs[i])) << i;
+        }
+    }
+    EXPECT_FALSE(write_failed);
+    EXPECT_EQ(sql("SELECT name FROM t WHERE id = 1").rows.at(0).get<std::string>(0), "kept");
 }
 
 TEST_P(Database, ABadStatementIsAnErrorNotACrash) {

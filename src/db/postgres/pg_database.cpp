@@ -3,7 +3,8 @@
 // A connection is non-blocking and in pipeline mode: each statement is sent as
 // [Parse] Bind/Execute Sync (Parse only the first time: named prepared statements,
 // once per connection) and answered in order, so statements of many requests can be
-// in flight on one connection at once. Socket readiness comes from Asio; the
+// in flight on one connection at once. Reads of an already prepared statement share
+// one Sync per turn of the loop (see Conn::execute). Socket readiness comes from Asio; the
 // connection's I/O is a chain of callbacks holding the connection alive
 // (shared_from_this), so nothing is left suspended when the loop goes away.
 //
@@ -171,11 +172,21 @@ struct SqlHash {
 };
 using PreparedNames = std::unordered_map<std::string, std::string, SqlHash, std::equal_to<>>;
 
+// A statement the server only reads for, which may share a Sync (and so an implicit
+// transaction) with other requests' reads. Every statement of this service that
+// begins with SELECT reads only; one that wrote (through a function) could lose its
+// write when a later statement of its group failed, and must not begin with SELECT.
+bool is_read(std::string_view sql) {
+    return sql.size() > 7 && sql.starts_with("SELECT") && (sql[6] == ' ' || sql[6] == '\n');
+}
+
 // One statement (or a script, or a barrier) waiting for its answer.
 struct Op {
     enum class Kind { statement, script, barrier } kind = Kind::statement;
     int commands = 0;         // statement: commands sent before its Sync
     bool in_command = false;  // between a command's first result and its end (NULL)
+    bool grouped = false;     // a read sharing the Sync of its loop turn: done at its command's end
+    bool aborted = false;     // grouped, and not run because an earlier statement of its group failed
     std::string prepared;     // SQL first prepared by this op: forgotten if the op fails
     std::optional<Result> result;
     std::optional<DatabaseError> error;
@@ -251,12 +262,49 @@ public:
     }
 
     // `sql` is read only before the first suspension: it need not outlive the wait.
+    //
+    // A read of a statement already prepared here, on a connection shared by requests,
+    // goes without a Sync of its own: the reads of one loop turn share the Sync sent
+    // when the turn ends (end_turn). libpq 15 sends at every PQpipelineSync, and the
+    // server answers (and flushes) each Sync separately, so one per read cost both sides
+    // a send() and a transaction per statement. The reads of a group run in one
+    // implicit transaction, each with its own snapshot (READ COMMITTED); if one of them
+    // fails, the server skips the rest of its group, which are then sent again, each
+    // with its own Sync. Anything else (writes, a statement's first use, a
+    // transaction's statements) closes the open group first and has a Sync of its own.
     core::Task<Result> execute(std::string_view sql, Params params) {
         if (state_ != State::ready) throw unavailable("not connected");
-        auto op = std::make_shared<Op>();
         const TextParams text(params);
-        cork();
         auto it = prepared_.find(sql);
+        if (it != prepared_.end() && !exclusive && is_read(sql)) {
+            const std::string name = it->second;  // short: no allocation; outlives `sql`
+            const std::uint64_t generation = generation_;
+            auto op = std::make_shared<Op>();
+            op->grouped = true;
+            op->commands = 1;
+            if (!PQsendQueryPrepared(conn_, name.c_str(), text.count(), text.values(), nullptr, nullptr, 0))
+                throw send_failed();
+            group_open_ = true;
+            schedule_turn_end();
+            Result result = co_await submit(op, false);
+            if (!op->aborted) co_return result;
+            // Skipped for another statement's failure: once more, on its own.
+            if (state_ != State::ready || generation_ != generation || exclusive)
+                throw unavailable("connection changed while a statement was retried");
+            auto again = std::make_shared<Op>();
+            again->commands = 1;
+            close_group();
+            if (state_ != State::ready) throw unavailable("not connected");
+            cork();
+            if (!PQsendQueryPrepared(conn_, name.c_str(), text.count(), text.values(), nullptr, nullptr, 0) ||
+                !PQpipelineSync(conn_))
+                throw send_failed();
+            co_return co_await submit(again);
+        }
+        auto op = std::make_shared<Op>();
+        close_group();
+        if (state_ != State::ready) throw unavailable("not connected");
+        cork();
         if (it == prepared_.end()) {
             const std::string statement(sql);  // NUL-terminated for libpq
             std::string name = "s" + std::to_string(++statement_counter_);
@@ -278,7 +326,8 @@ public:
         if (state_ != State::ready) throw unavailable("not connected");
         auto barrier = std::make_shared<Op>();
         barrier->kind = Op::Kind::barrier;
-        if (!PQpipelineSync(conn_)) throw send_failed();
+        if (!PQpipelineSync(conn_)) throw send_failed();  // also ends an open group
+        group_open_ = false;
         co_await submit(barrier);
 
         if (state_ != State::ready || !PQexitPipelineMode(conn_)) throw unavailable("cannot leave pipeline mode");
@@ -299,6 +348,8 @@ public:
     // Queues a statement nobody waits for (the rollback of an abandoned transaction).
     void execute_detached(const std::string& sql) {
         if (state_ != State::ready) return;
+        close_group();
+        if (state_ != State::ready) return;
         auto op = std::make_shared<Op>();
         op->commands = 1;
         if (!PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) ||
@@ -317,9 +368,10 @@ private:
         return unavailable(why);
     }
 
-    core::Task<Result> submit(std::shared_ptr<Op> op) {
+    // `send_now`: false for a grouped read, which leaves with its group's Sync (end_turn).
+    core::Task<Result> submit(std::shared_ptr<Op> op, bool send_now = true) {
         pending_.push_back(op);
-        pump();
+        if (send_now) pump();
         struct Wait {
             Op& op;
             bool await_ready() const noexcept { return op.done; }
@@ -426,6 +478,7 @@ private:
     }
 
     void drop() {
+        group_open_ = false;
         detach_socket();
         if (conn_) PQfinish(conn_);
         conn_ = nullptr;
@@ -457,12 +510,36 @@ private:
         int on = 1;
         ::setsockopt(PQsocket(conn_), IPPROTO_TCP, TCP_CORK, &on, sizeof on);
         corked_ = true;
-        asio::post(pool_.ioc(), [self = shared_from_this()] {
-            self->corked_ = false;
-            if (!self->conn_) return;
+        schedule_turn_end();
+    }
+
+    void schedule_turn_end() {
+        if (turn_end_scheduled_) return;
+        turn_end_scheduled_ = true;
+        asio::post(pool_.ioc(), [self = shared_from_this()] { self->end_turn(); });
+    }
+
+    // The turn's group of reads gets its Sync, and what the turn queued leaves.
+    void end_turn() {
+        turn_end_scheduled_ = false;
+        if (!conn_ || state_ != State::ready) return;
+        close_group();
+        if (corked_) {
+            corked_ = false;
             int off = 0;
-            ::setsockopt(PQsocket(self->conn_), IPPROTO_TCP, TCP_CORK, &off, sizeof off);
-        });
+            ::setsockopt(PQsocket(conn_), IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+        }
+        pump();
+    }
+
+    // Ends the open group of reads with a Sync, whose result a barrier takes.
+    void close_group() {
+        if (!group_open_ || state_ != State::ready) return;
+        group_open_ = false;
+        if (!PQpipelineSync(conn_)) return broken(PQerrorMessage(conn_));
+        auto barrier = std::make_shared<Op>();
+        barrier->kind = Op::Kind::barrier;
+        pending_.push_back(std::move(barrier));
     }
 
     // Sends what libpq holds, reads what has arrived, and waits for the socket as needed.
@@ -538,7 +615,7 @@ private:
                     finish_front();
                 } else if (op->in_command) {
                     op->in_command = false;
-                    --op->commands;
+                    if (--op->commands == 0 && op->grouped) finish_front();
                 } else if (++nulls >= 2) {
                     return true;  // nothing more has arrived yet
                 }
@@ -557,7 +634,15 @@ private:
             } else if (status == PGRES_FATAL_ERROR || status == PGRES_NONFATAL_ERROR) {
                 if (!op->error) op->error = error_of(r);
                 if (!op->prepared.empty()) prepared_.erase(op->prepared);
-            }  // PGRES_PIPELINE_ABORTED: a command after the op's failed one; the error is kept
+            } else if (status == PGRES_PIPELINE_ABORTED && !op->error) {
+                // An earlier statement of the group failed: a grouped read is sent again;
+                // anything else has a Sync of its own, so this cannot be, but must not
+                // pass for success if it were.
+                if (op->grouped)
+                    op->aborted = true;
+                else
+                    op->error = DatabaseError(DatabaseError::Kind::other, "statement skipped after another failed");
+            }  // otherwise PGRES_PIPELINE_ABORTED follows the op's own failed command; its error is kept
             PQclear(r);
             if (PQstatus(conn_) == CONNECTION_BAD) {
                 broken(PQerrorMessage(conn_));
@@ -585,6 +670,8 @@ private:
     bool reading_ = false;
     bool writing_ = false;
     bool corked_ = false;
+    bool turn_end_scheduled_ = false;
+    bool group_open_ = false;  // reads sent since the last Sync
     bool reported_down_ = false;
     std::deque<std::shared_ptr<Op>> pending_;
     PreparedNames prepared_;  // SQL -> statement name
