@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 namespace core {
 
@@ -60,12 +61,29 @@ constexpr auto kPlain = [] {
     return t;
 }();
 
+// Whether any of the eight bytes in `w` may need more than copying: below 0x20, '"',
+// '\\', or not ASCII (SWAR: no byte is looked at alone). It may say yes for a word
+// that is all plain after all (the bytes are then looked at one by one), never no for
+// one that is not.
+constexpr bool may_need_escaping(std::uint64_t w) {
+    constexpr std::uint64_t ones = 0x0101010101010101, high = 0x8080808080808080;
+    const auto has_zero = [](std::uint64_t x) { return (x - ones) & ~x; };
+    return ((w - ones * 0x20) | has_zero(w ^ (ones * '"')) | has_zero(w ^ (ones * '\\')) | w) & high;
+}
+
 void append_json_escaped(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
     out.reserve(out.size() + s.size());
     std::size_t run = 0;  // start of the bytes not yet appended
     std::size_t i = 0;
     while (i < s.size()) {
+        // Plain text goes eight bytes at a time: a byte at a time, escaping was the
+        // largest part of writing a 20-item list (bench/callgrind).
+        for (std::uint64_t w; i + 8 <= s.size(); i += 8) {
+            std::memcpy(&w, s.data() + i, 8);
+            if (may_need_escaping(w)) break;
+        }
+        if (i >= s.size()) break;
         const auto c = static_cast<unsigned char>(s[i]);
         if (kPlain[c]) {
             ++i;

@@ -16,6 +16,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <boost/mp11/algorithm.hpp>
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -74,6 +75,21 @@ constexpr bool is_model = boost::describe::has_describe_members<T>::value;
 
 template <class T>
 using members = boost::describe::describe_members<T, boost::describe::mod_public>;
+
+// `"name":` of a member (a C++ identifier: nothing to escape), made at compile time so
+// that writing it is one append of a known length.
+template <class D>
+struct member_key {
+    static constexpr std::size_t size = std::char_traits<char>::length(D::name) + 3;
+    static constexpr std::array<char, size> text = [] {
+        std::array<char, size> t{};
+        t[0] = '"';
+        for (std::size_t i = 0; i + 3 < size; ++i) t[i + 1] = D::name[i];
+        t[size - 2] = '"';
+        t[size - 1] = ':';
+        return t;
+    }();
+};
 }  // namespace detail
 
 template <>
@@ -221,6 +237,7 @@ struct Codec<std::vector<T>> {
         return ok;
     }
     static void write(std::string& out, const std::vector<T>& v) {
+        out.reserve(out.size() + 2 + v.size() * 64);  // a guess that saves most regrowth
         out += '[';
         for (std::size_t i = 0; i < v.size(); ++i) {
             if (i) out += ',';
@@ -327,9 +344,8 @@ struct Codec<T, std::enable_if_t<detail::is_model<T>>> {
             }
             if (!first) out += ',';
             first = false;
-            out += '"';
-            out += d.name;  // a C++ identifier (Boost.Describe): nothing to escape
-            out += "\":";
+            using Key = detail::member_key<decltype(d)>;
+            out.append(Key::text.data(), Key::size);
             if constexpr (detail::is_maybe<F>::value)
                 Codec<std::remove_cvref_t<decltype(member.value)>>::write(out, member.value);
             else
@@ -383,6 +399,7 @@ struct Codec<T, std::enable_if_t<detail::is_model<T>>> {
 template <class T>
 std::string to_json(const T& value) {
     std::string out;
+    out.reserve(256);
     Codec<T>::write(out, value);
     return out;
 }

@@ -236,6 +236,22 @@ TEST(Schema, EncodingEscapesWhatJsonRequiresAndKeepsTheRest) {
     EXPECT_EQ(enc("\xed\xa0\x80"), "\"" + fffd + fffd + fffd + "\"");
 }
 
+// Plain text is scanned eight bytes at a time: any byte, at any place in a longer
+// plain text, is written as it is when alone.
+TEST(Schema, EncodingFindsEveryByteThatNeedsEscapingWhereverItIs) {
+    const auto enc = [](std::string_view s) { return schema::to_json(std::string(s)); };
+    const std::string plain = "abcdefghijklmnopqrst";
+    for (int b = 0; b < 256; ++b) {
+        const std::string alone = enc(std::string(1, static_cast<char>(b)));
+        const std::string inner = alone.substr(1, alone.size() - 2);
+        for (std::size_t at = 0; at <= plain.size(); ++at) {
+            std::string text = plain;
+            text.insert(at, 1, static_cast<char>(b));
+            ASSERT_EQ(enc(text), "\"" + plain.substr(0, at) + inner + plain.substr(at) + "\"") << "byte " << b << " at " << at;
+        }
+    }
+}
+
 TEST(Schema, JsonSchemaListsRequiredFieldsAndConstraints) {
     schema::Definitions defs;
     const auto ref = schema::Codec<Sample>::schema(defs);

@@ -69,11 +69,11 @@ DatabaseError unavailable(std::string_view why) {
     return DatabaseError(DatabaseError::Kind::unavailable, "database unavailable: " + std::string(why));
 }
 
-Value value_of(const PGresult* r, int row, int col) {
+Value value_of(const PGresult* r, int row, int col, Oid type) {
     if (PQgetisnull(r, row, col)) return nullptr;
     const char* text = PQgetvalue(r, row, col);
     const int length = PQgetlength(r, row, col);
-    switch (PQftype(r, col)) {
+    switch (type) {
         case kBool: return text[0] == 't';
         case kInt2:
         case kInt4:
@@ -93,12 +93,20 @@ Result result_of(const PGresult* r) {
     Result out;
     const int columns = PQnfields(r);
     const int rows = PQntuples(r);
-    for (int c = 0; c < columns; ++c) out.columns.emplace_back(PQfname(r, c));
+    std::array<Oid, 16> types{};  // the columns' types, looked up once (all but the widest results)
+    out.columns.reserve(static_cast<std::size_t>(columns));
+    for (int c = 0; c < columns; ++c) {
+        out.columns.emplace_back(PQfname(r, c));
+        if (c < static_cast<int>(types.size())) types[static_cast<std::size_t>(c)] = PQftype(r, c);
+    }
+    const auto type_of = [&](int c) {
+        return c < static_cast<int>(types.size()) ? types[static_cast<std::size_t>(c)] : PQftype(r, c);
+    };
     out.rows.reserve(static_cast<std::size_t>(rows));
     for (int i = 0; i < rows; ++i) {
         std::vector<Value> values;
         values.reserve(static_cast<std::size_t>(columns));
-        for (int c = 0; c < columns; ++c) values.push_back(value_of(r, i, c));
+        for (int c = 0; c < columns; ++c) values.push_back(value_of(r, i, c, type_of(c)));
         out.rows.emplace_back(std::move(values));
     }
     const char* affected = PQcmdTuples(const_cast<PGresult*>(r));
