@@ -1,6 +1,7 @@
 #include "db/database.hpp"
 
 #include <stdexcept>
+#include <string>
 
 #include "db/postgres/pg_database.hpp"
 #include "db/sqlite/sqlite_database.hpp"
@@ -23,9 +24,36 @@ T convert(const Value& v) {
 }
 }  // namespace
 
+Value& Row::at(std::size_t i) const {
+    if (i >= size_) throw std::out_of_range("no column " + std::to_string(i) + " in a row of " + std::to_string(size_));
+    return values_[i];
+}
+
+Result::Result(const Result& other)
+    : columns(other.columns), affected(other.affected), values_(other.values_), row_count_(other.row_count_) {
+    finish();
+}
+
+Result& Result::operator=(const Result& other) {
+    if (this != &other) *this = Result(other);
+    return *this;
+}
+
+void Result::reserve(std::size_t row_count, std::size_t column_count) {
+    values_.reserve(row_count * column_count);
+    rows.reserve(row_count);
+}
+
+void Result::finish() {
+    rows.clear();
+    rows.reserve(row_count_);
+    const std::size_t width = row_count_ ? values_.size() / row_count_ : 0;
+    for (std::size_t i = 0; i < row_count_; ++i) rows.emplace_back(values_.data() + i * width, width);
+}
+
 template <class T>
 T Row::get(std::size_t i) const {
-    const Value& v = values_.at(i);
+    const Value& v = at(i);
     if constexpr (requires { typename T::value_type; } && !std::is_same_v<T, std::string>) {
         if (std::holds_alternative<std::nullptr_t>(v)) return std::nullopt;
         return convert<typename T::value_type>(v);
@@ -37,8 +65,7 @@ T Row::get(std::size_t i) const {
 template <class T>
 T Row::take(std::size_t i) {
     if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::optional<std::string>>) {
-        Value& v = values_.at(i);
-        if (auto* s = std::get_if<std::string>(&v)) return std::move(*s);
+        if (auto* s = std::get_if<std::string>(&at(i))) return std::move(*s);
     }
     return get<T>(i);
 }

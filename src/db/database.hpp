@@ -30,13 +30,14 @@ enum class Dialect { sqlite, postgres };
 using Value = std::variant<std::nullptr_t, std::int64_t, double, bool, std::string>;
 using Params = std::vector<Value>;
 
+// One row of a Result: a view of its values, valid while the Result is.
 class Row {
 public:
-    explicit Row(std::vector<Value> values) : values_(std::move(values)) {}
+    Row(Value* values, std::size_t size) : values_(values), size_(size) {}
 
-    std::size_t size() const { return values_.size(); }
-    bool is_null(std::size_t i) const { return std::holds_alternative<std::nullptr_t>(values_.at(i)); }
-    const Value& operator[](std::size_t i) const { return values_.at(i); }
+    std::size_t size() const { return size_; }
+    bool is_null(std::size_t i) const { return std::holds_alternative<std::nullptr_t>(at(i)); }
+    const Value& operator[](std::size_t i) const { return at(i); }
 
     // std::int64_t, double, bool, std::string, or std::optional of one (null -> nullopt).
     template <class T>
@@ -46,15 +47,38 @@ public:
     T take(std::size_t i);
 
 private:
-    std::vector<Value> values_;
+    Value& at(std::size_t i) const;  // std::out_of_range past the last column
+
+    Value* values_;
+    std::size_t size_;
 };
 
-struct Result {
+// A statement's answer. The values of all rows are kept together, row after row (one
+// allocation, not one per row); `rows` are views of them, made by finish().
+class Result {
+public:
     std::vector<std::string> columns;
     std::vector<Row> rows;
     std::int64_t affected = 0;  // rows changed by INSERT/UPDATE/DELETE
 
+    Result() = default;
+    Result(Result&&) noexcept = default;  // the values stay where they are: the views stay valid
+    Result& operator=(Result&&) noexcept = default;
+    Result(const Result& other);
+    Result& operator=(const Result& other);
+
     bool empty() const { return rows.empty(); }
+
+    // For the backends: the values of each row in column order, end_row() after each
+    // row, finish() after the last.
+    void reserve(std::size_t rows, std::size_t columns);
+    void append(Value value) { values_.push_back(std::move(value)); }
+    void end_row() { ++row_count_; }
+    void finish();
+
+private:
+    std::vector<Value> values_;
+    std::size_t row_count_ = 0;
 };
 
 class DatabaseError : public std::runtime_error {

@@ -171,6 +171,23 @@ TEST_P(Database, AFailingReadFailsOnlyItselfAmongThoseIssuedWithIt) {
     EXPECT_EQ(sql("SELECT name FROM t WHERE id = 1").rows.at(0).get<std::string>(0), "kept");
 }
 
+// A result's rows are views of values kept together: copies and moves must carry
+// them along (under ASan a dangling view fails here).
+TEST_P(Database, ResultsKeepTheirRowsWhenCopiedOrMoved) {
+    std::optional<db::Result> original = sql("SELECT 1 AS n, 'one' AS s UNION ALL SELECT 2, 'two' ORDER BY 1");
+    db::Result copy = *original;
+    db::Result moved = std::move(*original);
+    original.reset();
+    db::Result assigned;
+    assigned = copy;
+    for (const db::Result* r : {&copy, &moved, &assigned}) {
+        ASSERT_EQ(r->rows.size(), 2u);
+        EXPECT_EQ(r->rows[0].get<std::int64_t>(0), 1);
+        EXPECT_EQ(r->rows[1].get<std::string>(1), "two");
+        EXPECT_THROW(r->rows[1][2], std::out_of_range);
+    }
+}
+
 TEST_P(Database, ABadStatementIsAnErrorNotACrash) {
     EXPECT_THROW(sql("SELEC nonsense"), db::DatabaseError);
     EXPECT_EQ(sql("SELECT 1").rows[0].get<std::int64_t>(0), 1);

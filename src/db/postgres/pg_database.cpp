@@ -102,13 +102,12 @@ Result result_of(const PGresult* r) {
     const auto type_of = [&](int c) {
         return c < static_cast<int>(types.size()) ? types[static_cast<std::size_t>(c)] : PQftype(r, c);
     };
-    out.rows.reserve(static_cast<std::size_t>(rows));
+    out.reserve(static_cast<std::size_t>(rows), static_cast<std::size_t>(columns));
     for (int i = 0; i < rows; ++i) {
-        std::vector<Value> values;
-        values.reserve(static_cast<std::size_t>(columns));
-        for (int c = 0; c < columns; ++c) values.push_back(value_of(r, i, c, type_of(c)));
-        out.rows.emplace_back(std::move(values));
+        for (int c = 0; c < columns; ++c) out.append(value_of(r, i, c, type_of(c)));
+        out.end_row();
     }
+    out.finish();
     const char* affected = PQcmdTuples(const_cast<PGresult*>(r));
     if (affected && *affected) out.affected = std::strtoll(affected, nullptr, 10);
     return out;

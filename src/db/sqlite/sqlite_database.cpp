@@ -100,11 +100,10 @@ public:
             const int rc = sqlite3_step(stmt);
             if (rc == SQLITE_DONE) break;
             if (rc != SQLITE_ROW) fail(conn_, sqlite3_extended_errcode(conn_), "query failed");
-            std::vector<Value> values;
-            values.reserve(static_cast<std::size_t>(columns));
-            for (int c = 0; c < columns; ++c) values.push_back(column(stmt, c));
-            result.rows.emplace_back(std::move(values));
+            for (int c = 0; c < columns; ++c) result.append(column(stmt, c));
+            result.end_row();
         }
+        result.finish();
         result.affected = sqlite3_changes64(conn_);
         return result;
     }
