@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "db/postgres/pg_database.hpp"
 #include "db/sqlite/sqlite_database.hpp"
@@ -32,6 +33,28 @@ Value& Row::at(std::size_t i) const {
 Result::Result(const Result& other)
     : columns(other.columns), affected(other.affected), values_(other.values_), row_count_(other.row_count_) {
     finish();
+}
+
+Result::Result(Result&& other) noexcept
+    : columns(std::move(other.columns)),
+      rows(std::move(other.rows)),
+      affected(std::exchange(other.affected, 0)),
+      values_(std::move(other.values_)),
+      row_count_(std::exchange(other.row_count_, 0)) {
+    other.rows.clear();
+}
+
+Result& Result::operator=(Result&& other) noexcept {
+    if (this == &other) return *this;
+    columns = std::move(other.columns);
+    rows = std::move(other.rows);
+    affected = std::exchange(other.affected, 0);
+    values_ = std::move(other.values_);
+    row_count_ = std::exchange(other.row_count_, 0);
+    other.columns.clear();
+    other.rows.clear();
+    other.values_.clear();
+    return *this;
 }
 
 Result& Result::operator=(const Result& other) {

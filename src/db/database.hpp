@@ -62,8 +62,10 @@ public:
     std::int64_t affected = 0;  // rows changed by INSERT/UPDATE/DELETE
 
     Result() = default;
-    Result(Result&&) noexcept = default;  // the values stay where they are: the views stay valid
-    Result& operator=(Result&&) noexcept = default;
+    // A move keeps the values where they are, so the views stay valid; what is moved
+    // from is left empty.
+    Result(Result&& other) noexcept;
+    Result& operator=(Result&& other) noexcept;
     Result(const Result& other);
     Result& operator=(const Result& other);
 

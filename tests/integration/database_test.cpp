@@ -180,7 +180,11 @@ TEST_P(Database, ResultsKeepTheirRowsWhenCopiedOrMoved) {
     original.reset();
     db::Result assigned;
     assigned = copy;
-    for (const db::Result* r : {&copy, &moved, &assigned}) {
+    db::Result move_assigned;
+    move_assigned = std::move(assigned);
+    EXPECT_TRUE(assigned.empty());  // NOLINT(bugprone-use-after-move): moved from is left empty
+    assigned = copy;
+    for (const db::Result* r : {&copy, &moved, &assigned, &move_assigned}) {
         ASSERT_EQ(r->rows.size(), 2u);
         EXPECT_EQ(r->rows[0].get<std::int64_t>(0), 1);
         EXPECT_EQ(r->rows[1].get<std::string>(1), "two");

@@ -354,8 +354,7 @@ public:
 
     // Queues a statement nobody waits for (the rollback of an abandoned transaction).
     void execute_detached(const std::string& sql) {
-        if (state_ != State::ready) return;
-        close_group();
+        close_group();  // the rollback must not join other requests' reads
         if (state_ != State::ready) return;
         auto op = std::make_shared<Op>();
         op->commands = 1;
