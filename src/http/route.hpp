@@ -66,41 +66,20 @@ concept Finalized = requires(P& p) {
     { p.finalize() } -> std::same_as<core::Task<void>>;
 };
 
-template <std::size_t I, class Args>
-core::Task<void> resolve_dependencies(RequestContext& ctx, Args& args) {
-    if constexpr (I < std::tuple_size_v<Args>) {
-        using P = std::tuple_element_t<I, Args>;
-        if constexpr (Dependency<P>) std::get<I>(args) = co_await P::resolve(ctx);
-        co_await resolve_dependencies<I + 1>(ctx, args);
-    }
-}
-
-// A dependency may finish its check after the handler (CurrentUser on a read route,
-// whose user lookup shares a round trip with the handler's own statement); its error
-// then replaces whatever the handler answered.
-template <std::size_t I, class Args>
-core::Task<void> finalize_dependencies(Args& args) {
-    if constexpr (I < std::tuple_size_v<Args>) {
-        using P = std::tuple_element_t<I, Args>;
-        if constexpr (Finalized<P>) co_await std::get<I>(args).finalize();
-        co_await finalize_dependencies<I + 1>(args);
-    }
-}
-
 // A dependency whose check the handler makes itself (in its own statement) is checked
-// here instead when the handler does not run because the request is invalid, so that
-// its error wins over the validation errors, as for dependencies checked first.
+// instead when the handler does not run because the request is invalid, so that its
+// error wins over the validation errors, as for dependencies checked first.
 template <class P>
 concept CheckedByHandler = requires(const P& p) {
     { p.check_unhandled() } -> std::same_as<core::Task<void>>;
 };
 
-template <std::size_t I, class Args>
-core::Task<void> check_unhandled(Args& args) {
+// Awaits step(argument) for each of the handler's arguments that `step` takes, in order.
+template <std::size_t I = 0, class Args, class Step>
+core::Task<void> await_each(Args& args, Step step) {
     if constexpr (I < std::tuple_size_v<Args>) {
-        using P = std::tuple_element_t<I, Args>;
-        if constexpr (CheckedByHandler<P>) co_await std::get<I>(args).check_unhandled();
-        co_await check_unhandled<I + 1>(args);
+        if constexpr (std::is_invocable_v<Step&, std::tuple_element_t<I, Args>&>) co_await step(std::get<I>(args));
+        co_await await_each<I + 1>(args, step);
     }
 }
 
@@ -130,7 +109,7 @@ core::Task<Response> invoke(const F& fn, int status, RequestContext& ctx) {
     using R = typename task_value<typename Traits::result>::type;
 
     Args args;
-    co_await resolve_dependencies<0>(ctx, args);
+    co_await await_each(args, [&]<Dependency P>(P& p) -> core::Task<void> { p = co_await P::resolve(ctx); });
     schema::Errors errors;
     extract_parameters(ctx, args, errors, std::make_index_sequence<std::tuple_size_v<Args>>{});
 
@@ -138,7 +117,7 @@ core::Task<Response> invoke(const F& fn, int status, RequestContext& ctx) {
     std::optional<Response> response;
     if (!errors.empty()) {
         try {
-            co_await check_unhandled<0>(args);
+            co_await await_each(args, []<CheckedByHandler P>(P& p) { return p.check_unhandled(); });
             failure = std::make_exception_ptr(RequestValidationError{errors.take()});
         } catch (...) {
             failure = std::current_exception();
@@ -159,7 +138,10 @@ core::Task<Response> invoke(const F& fn, int status, RequestContext& ctx) {
             failure = std::current_exception();
         }
     }
-    co_await finalize_dependencies<0>(args);
+    // A dependency may finish its check after the handler (CurrentUser on a read route,
+    // whose user lookup shares a round trip with the handler's own statement); its error
+    // then replaces whatever the handler answered.
+    co_await await_each(args, []<Finalized P>(P& p) { return p.finalize(); });
     if (failure) std::rethrow_exception(failure);
     co_return std::move(*response);
 }
