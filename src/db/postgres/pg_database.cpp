@@ -299,19 +299,12 @@ public:
             if (state_ != State::ready || generation_ != generation || exclusive)
                 throw unavailable("connection changed while a statement was retried");
             auto again = std::make_shared<Op>();
-            again->commands = 1;
-            close_group();
-            if (state_ != State::ready) throw unavailable("not connected");
-            cork();
-            if (!PQsendQueryPrepared(conn_, name.c_str(), text.count(), text.values(), nullptr, nullptr, 0) ||
-                !PQpipelineSync(conn_))
-                throw send_failed();
+            begin_alone();
+            send_alone(name, text, *again);
             co_return co_await submit(again);
         }
         auto op = std::make_shared<Op>();
-        close_group();
-        if (state_ != State::ready) throw unavailable("not connected");
-        cork();
+        begin_alone();
         if (it == prepared_.end()) {
             const std::string statement(sql);  // NUL-terminated for libpq
             std::string name = "s" + std::to_string(++statement_counter_);
@@ -320,10 +313,7 @@ public:
             op->prepared = statement;
             ++op->commands;
         }
-        if (!PQsendQueryPrepared(conn_, it->second.c_str(), text.count(), text.values(), nullptr, nullptr, 0))
-            throw send_failed();
-        ++op->commands;
-        if (!PQpipelineSync(conn_)) throw send_failed();
+        send_alone(it->second, text, *op);
         co_return co_await submit(op);
     }
 
@@ -372,6 +362,22 @@ private:
         const std::string why = PQerrorMessage(conn_);
         broken(why);
         return unavailable(why);
+    }
+
+    // Before a statement with a Sync of its own: the open group of reads gets its Sync
+    // first, and the socket is corked for the rest of the turn.
+    void begin_alone() {
+        close_group();
+        if (state_ != State::ready) throw unavailable("not connected");
+        cork();
+    }
+
+    // The statement prepared as `name`, and its own Sync.
+    void send_alone(const std::string& name, const TextParams& text, Op& op) {
+        if (!PQsendQueryPrepared(conn_, name.c_str(), text.count(), text.values(), nullptr, nullptr, 0) ||
+            !PQpipelineSync(conn_))
+            throw send_failed();
+        ++op.commands;
     }
 
     // `send_now`: false for a grouped read, which leaves with its group's Sync (end_turn).
