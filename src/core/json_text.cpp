@@ -77,8 +77,7 @@ void append_json_escaped(std::string& out, std::string_view s) {
     std::size_t run = 0;  // start of the bytes not yet appended
     std::size_t i = 0;
     while (i < s.size()) {
-        // Plain text goes eight bytes at a time: a byte at a time, escaping was the
-        // largest part of writing a 20-item list (bench/callgrind).
+        // Plain text goes eight bytes at a time (ca47378: me 140k -> 124k instructions).
         for (std::uint64_t w; i + 8 <= s.size(); i += 8) {
             std::memcpy(&w, s.data() + i, 8);
             if (may_need_escaping(w)) break;
