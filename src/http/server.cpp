@@ -21,7 +21,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <coroutine>
@@ -45,21 +44,33 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+using Clock = std::chrono::steady_clock;
+
+// How often a worker looks for connections past their deadline: a timeout ends between
+// its time and a quarter of a second later.
+constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 
 namespace {
 
 bool is_disconnect(const beast::error_code& ec) {
     return ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-           ec == asio::error::operation_aborted || ec == beast::error::timeout || ec == asio::error::broken_pipe ||
-           ec == bhttp::error::partial_message;
+           ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor ||  // closed: timed out
+           ec == asio::error::broken_pipe || ec == bhttp::error::partial_message;
 }
 
 }  // namespace
 
 struct Connection {
-    beast::tcp_stream stream;
+    explicit Connection(tcp::socket s) : socket(std::move(s)) {}
+
+    tcp::socket socket;
+    // When the pending read or write has run out of time; the worker's sweep closes the
+    // socket then (so the operation ends with an error). Set before each operation.
+    Clock::time_point deadline = Clock::time_point::max();
     std::string out;   // the response being written; its capacity is kept for the next
     bool idle = true;  // waiting for the first byte of a request: safe to close on shutdown
+
+    void expires_after(std::chrono::seconds timeout) { deadline = Clock::now() + timeout; }
 };
 
 struct Worker {
@@ -68,6 +79,8 @@ struct Worker {
     tcp::acceptor acceptor{ioc};
     std::unique_ptr<WorkerState> state;
     std::unordered_set<Connection*> connections;
+    asio::steady_timer sweep{ioc};
+    bool sweeping = false;
     bool draining = false;
     bool accepting = true;
     std::thread thread;
@@ -75,6 +88,7 @@ struct Worker {
     explicit Worker(Server::Impl& s) : server(s) {}
     void begin_drain();
     void finish_if_drained();
+    void watch_deadlines();
 };
 
 struct Server::Impl {
@@ -132,9 +146,9 @@ void render_response(std::string& out, const Response& res, unsigned version, bo
 core::Task<void> write_response(Connection& conn, Response res, unsigned version, bool keep_alive,
                                 std::chrono::seconds timeout, beast::error_code& ec) {
     render_response(conn.out, res, version, keep_alive);
-    conn.stream.expires_after(timeout);
+    conn.expires_after(timeout);
     auto [err, n] = co_await async_op(
-        [&](auto cb) { asio::async_write(conn.stream, asio::buffer(conn.out), std::move(cb)); });
+        [&](auto cb) { asio::async_write(conn.socket, asio::buffer(conn.out), std::move(cb)); });
     ec = err;
 }
 
@@ -162,13 +176,13 @@ core::Task<void> reject(Connection& conn, const Parser& parser, int status, std:
 // which can destroy the answer before the client reads it.
 core::Task<void> linger(Connection& conn) {
     beast::error_code ignored;  // the peer may already be gone
-    conn.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    conn.stream.expires_after(std::chrono::seconds(2));
+    conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
+    conn.expires_after(std::chrono::seconds(2));
     std::array<char, 16384> scratch;
     std::size_t total = 0;
     while (total < 16 * 1024 * 1024) {
         auto [ec, n] = co_await async_op(
-            [&](auto cb) { conn.stream.async_read_some(asio::buffer(scratch), std::move(cb)); });
+            [&](auto cb) { conn.socket.async_read_some(asio::buffer(scratch), std::move(cb)); });
         if (ec) break;
         total += n;
     }
@@ -186,8 +200,9 @@ Request to_request(bhttp::request<bhttp::string_body>&& msg) {
 
 core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
     const ServerOptions& opt = w.server.options;
-    Connection conn{beast::tcp_stream(std::move(socket)), {}};
+    Connection conn(std::move(socket));
     w.connections.insert(&conn);
+    w.watch_deadlines();
     struct Unregister {
         Worker& w;
         Connection* c;
@@ -200,14 +215,14 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
     beast::flat_buffer buffer;
     bool first = true;
     beast::error_code peer_ec;
-    const auto remote = conn.stream.socket().remote_endpoint(peer_ec);
+    const auto remote = conn.socket.remote_endpoint(peer_ec);
     const std::string peer = peer_ec ? std::string() : remote.address().to_string();
     while (!w.draining) {
         if (buffer.size() == 0) {
             conn.idle = true;
-            conn.stream.expires_after(first ? opt.header_timeout : opt.keepalive_timeout);
+            conn.expires_after(first ? opt.header_timeout : opt.keepalive_timeout);
             auto [ec, n] = co_await async_op(
-                [&](auto cb) { conn.stream.async_read_some(buffer.prepare(4096), std::move(cb)); });
+                [&](auto cb) { conn.socket.async_read_some(buffer.prepare(4096), std::move(cb)); });
             conn.idle = false;
             if (ec) break;  // idle timeout, the peer closed, or shutdown closed an idle connection
             buffer.commit(n);
@@ -217,9 +232,9 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
         Parser parser;
         parser.header_limit(static_cast<std::uint32_t>(opt.header_limit));
         parser.body_limit(opt.body_limit);
-        conn.stream.expires_after(opt.header_timeout);
+        conn.expires_after(opt.header_timeout);
         auto [hec, hn] =
-            co_await async_op([&](auto cb) { bhttp::async_read_header(conn.stream, buffer, parser, std::move(cb)); });
+            co_await async_op([&](auto cb) { bhttp::async_read_header(conn.socket, buffer, parser, std::move(cb)); });
         if (hec == bhttp::error::body_limit) {
             co_await reject(conn, parser, 413, "Request body too large", opt.header_timeout);
             co_await linger(conn);
@@ -238,13 +253,13 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
             if (const auto expect = parser.get()[bhttp::field::expect]; beast::iequals(expect, "100-continue")) {
                 static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
                 auto [cec, cn] = co_await async_op([&](auto cb) {
-                    asio::async_write(conn.stream, asio::buffer(cont.data(), cont.size()), std::move(cb));
+                    asio::async_write(conn.socket, asio::buffer(cont.data(), cont.size()), std::move(cb));
                 });
                 if (cec) break;
             }
-            conn.stream.expires_after(opt.header_timeout);
+            conn.expires_after(opt.header_timeout);
             auto [bec, bn] =
-                co_await async_op([&](auto cb) { bhttp::async_read(conn.stream, buffer, parser, std::move(cb)); });
+                co_await async_op([&](auto cb) { bhttp::async_read(conn.socket, buffer, parser, std::move(cb)); });
             if (bec == bhttp::error::body_limit) {
                 co_await reject(conn, parser, 413, "Request body too large", opt.header_timeout);
                 co_await linger(conn);
@@ -255,7 +270,7 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
                 break;
             }
         }
-        conn.stream.expires_never();
+        conn.deadline = Clock::time_point::max();  // the App takes its time (the database has its own limits)
 
         auto msg = parser.release();
         const unsigned version = msg.version();
@@ -270,7 +285,7 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
         if (wec || !keep_alive) break;
     }
     beast::error_code ignored;  // the peer may be gone already; nothing to do about it
-    conn.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 core::Task<void> accept_loop(Worker& w) {
@@ -303,7 +318,7 @@ void Worker::begin_drain() {
     beast::error_code ignored;  // closing an acceptor that failed to open is harmless
     acceptor.close(ignored);
     for (Connection* c : connections)
-        if (c->idle) c->stream.cancel();
+        if (c->idle) c->socket.cancel();
     finish_if_drained();
 }
 
@@ -311,8 +326,30 @@ void Worker::finish_if_drained() {
     if (draining && !accepting && connections.empty()) {
         draining = false;  // report once
         accepting = true;
+        sweep.cancel();  // nothing left to time out; the loop may end
         asio::post(server.main, [this] { server.worker_finished(); });
     }
+}
+
+// Timeouts by one sweep per worker rather than a timer per operation (Beast's tcp_stream
+// armed one for every read and write: a timerfd_settime call for every fifth request under
+// load, and a cancelled wait to complete each time; bench/README.md, step 15).
+void Worker::watch_deadlines() {
+    if (sweeping || connections.empty()) return;
+    sweeping = true;
+    sweep.expires_after(kSweepInterval);
+    sweep.async_wait([this](const beast::error_code& ec) {
+        sweeping = false;
+        if (ec) return;  // cancelled: drained
+        const auto now = Clock::now();
+        for (Connection* c : connections) {
+            if (c->deadline > now) continue;
+            c->deadline = Clock::time_point::max();
+            beast::error_code ignored;  // closing ends the pending operation with an error
+            c->socket.close(ignored);
+        }
+        watch_deadlines();
+    });
 }
 
 void Server::Impl::bind(Worker& w, const tcp::endpoint& endpoint) {

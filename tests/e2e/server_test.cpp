@@ -146,6 +146,65 @@ TEST_F(Server, ConnectionCloseIsHonoured) {
     EXPECT_TRUE(c.closed_by_peer(2s));
 }
 
+// Timeouts of one second (the least allowed); the server checks deadlines every 250 ms.
+class ServerWithShortTimeouts : public ::testing::Test {
+protected:
+    e2e::Server server{{{"HEADER_TIMEOUT", "1"}, {"KEEPALIVE_TIMEOUT", "1"}}};
+
+    // The server still answers on a new connection.
+    void expect_serving() {
+        Connection next(server.port());
+        ASSERT_TRUE(next.send(kGetHealth));
+        auto r = next.read_response();
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 200);
+    }
+};
+
+TEST_F(ServerWithShortTimeouts, AnIdleKeepAliveConnectionIsClosedAfterKeepaliveTimeout) {
+    Connection c(server.port());
+    ASSERT_TRUE(c.send(kGetHealth));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_FALSE(c.closed_by_peer(400ms)) << "closed before its keep-alive time";
+    EXPECT_TRUE(c.closed_by_peer(5s));
+    expect_serving();
+}
+
+TEST_F(ServerWithShortTimeouts, AConnectionThatSendsNothingIsClosedAfterHeaderTimeout) {
+    Connection c(server.port());
+    EXPECT_FALSE(c.closed_by_peer(400ms)) << "closed before its header time";
+    EXPECT_TRUE(c.closed_by_peer(5s));
+    expect_serving();
+}
+
+TEST_F(ServerWithShortTimeouts, HeadersTrickledSlowerThanHeaderTimeoutAreCutOff) {
+    Connection c(server.port());
+    // A byte every 200 ms: each read is quick, but the headers as a whole take longer
+    // than HEADER_TIMEOUT allows, so the connection ends before they are complete.
+    const std::string request = "GET /health HTTP/1.1\r\nHost: t\r\nX-Slow: " + std::string(40, 'a') + "\r\n\r\n";
+    bool closed = false;
+    for (char ch : request) {
+        if (!c.send(std::string(1, ch)) || c.closed_by_peer(200ms)) {
+            closed = true;
+            break;
+        }
+    }
+    EXPECT_TRUE(closed || c.closed_by_peer(5s));
+    EXPECT_FALSE(c.read_response(200ms)) << "a response to headers that came too slowly";
+    expect_serving();
+}
+
+TEST_F(ServerWithShortTimeouts, ABodyThatStopsComingIsCutOffAfterHeaderTimeout) {
+    Connection c(server.port());
+    ASSERT_TRUE(c.send("POST /auth/token HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                       "Content-Length: 40\r\n\r\nusername=a"));
+    EXPECT_FALSE(c.closed_by_peer(400ms)) << "closed before its header time";
+    EXPECT_TRUE(c.closed_by_peer(5s));
+    expect_serving();
+}
+
 TEST_F(Server, SigtermLetsAnInFlightRequestFinishThenExitsZero) {
     Connection slow(server.port());
     // Headers and half the body: the request is in flight when the signal arrives.
