@@ -9,6 +9,8 @@ namespace core {
 // Control characters are escaped; bytes that are not valid UTF-8 become U+FFFD,
 // so whatever a client sent, the document written stays valid JSON.
 void append_json_escaped(std::string& out, std::string_view s);
+// The same with the quotes: `s` as a JSON string literal.
+void append_json_string(std::string& out, std::string_view s);
 
 // Length of `s` in Unicode code points (what Pydantic's length limits count).
 std::size_t utf8_length(std::string_view s);

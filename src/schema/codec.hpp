@@ -76,19 +76,23 @@ constexpr bool is_model = boost::describe::has_describe_members<T>::value;
 template <class T>
 using members = boost::describe::describe_members<T, boost::describe::mod_public>;
 
-// `"name":` of a member (a C++ identifier: nothing to escape), made at compile time so
-// that writing it is one append of a known length.
+// `{"name":` and `,"name":` of a member (a C++ identifier: nothing to escape), made at
+// compile time so that writing a member's key with what comes before it is one append
+// of a known length.
 template <class D>
 struct member_key {
-    static constexpr std::size_t size = std::char_traits<char>::length(D::name) + 3;
-    static constexpr std::array<char, size> text = [] {
+    static constexpr std::size_t size = std::char_traits<char>::length(D::name) + 4;
+    static constexpr std::array<char, size> make(char lead) {
         std::array<char, size> t{};
-        t[0] = '"';
-        for (std::size_t i = 0; i + 3 < size; ++i) t[i + 1] = D::name[i];
+        t[0] = lead;
+        t[1] = '"';
+        for (std::size_t i = 0; i + 4 < size; ++i) t[i + 2] = D::name[i];
         t[size - 2] = '"';
         t[size - 1] = ':';
         return t;
-    }();
+    }
+    static constexpr std::array<char, size> first = make('{');
+    static constexpr std::array<char, size> next = make(',');
 };
 }  // namespace detail
 
@@ -237,7 +241,7 @@ struct Codec<std::vector<T>> {
         return ok;
     }
     static void write(std::string& out, const std::vector<T>& v) {
-        out.reserve(out.size() + 2 + v.size() * 64);  // a guess that saves most regrowth
+        out.reserve(out.size() + 2 + v.size() * 128);  // a guess that saves most regrowth
         out += '[';
         for (std::size_t i = 0; i < v.size(); ++i) {
             if (i) out += ',';
@@ -334,7 +338,6 @@ struct Codec<T, std::enable_if_t<detail::is_model<T>>> {
     }
 
     static void write(std::string& out, const T& v) {
-        out += '{';
         bool first = true;
         boost::mp11::mp_for_each<detail::members<T>>([&](auto d) {
             using F = std::remove_cvref_t<decltype(v.*d.pointer)>;
@@ -342,15 +345,15 @@ struct Codec<T, std::enable_if_t<detail::is_model<T>>> {
             if constexpr (detail::is_maybe<F>::value) {
                 if (!member.present) return;
             }
-            if (!first) out += ',';
-            first = false;
             using Key = detail::member_key<decltype(d)>;
-            out.append(Key::text.data(), Key::size);
+            out.append((first ? Key::first : Key::next).data(), Key::size);
+            first = false;
             if constexpr (detail::is_maybe<F>::value)
                 Codec<std::remove_cvref_t<decltype(member.value)>>::write(out, member.value);
             else
                 Codec<F>::write(out, member);
         });
+        if (first) out += '{';  // no member written
         out += '}';
     }
 

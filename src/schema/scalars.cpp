@@ -207,11 +207,7 @@ bool normalize_email(std::string& s, Errors& e) {
     return true;
 }
 
-void write_string(std::string& out, std::string_view s) {
-    out += '"';
-    core::append_json_escaped(out, s);
-    out += '"';
-}
+void write_string(std::string& out, std::string_view s) { core::append_json_string(out, s); }
 
 void write_int(std::string& out, std::int64_t v) {
     char buf[24];

@@ -236,18 +236,23 @@ TEST(Schema, EncodingEscapesWhatJsonRequiresAndKeepsTheRest) {
     EXPECT_EQ(enc("\xed\xa0\x80"), "\"" + fffd + fffd + fffd + "\"");
 }
 
-// Plain text is scanned eight bytes at a time: any byte, at any place in a longer
-// plain text, is written as it is when alone.
+// Plain text is scanned sixteen and eight bytes at a time, the last block overlapping
+// the one before: any byte, at any place in a plain text of any of these lengths, is
+// written as it is when alone.
 TEST(Schema, EncodingFindsEveryByteThatNeedsEscapingWhereverItIs) {
     const auto enc = [](std::string_view s) { return schema::to_json(std::string(s)); };
-    const std::string plain = "abcdefghijklmnopqrst";
-    for (int b = 0; b < 256; ++b) {
-        const std::string alone = enc(std::string(1, static_cast<char>(b)));
-        const std::string inner = alone.substr(1, alone.size() - 2);
-        for (std::size_t at = 0; at <= plain.size(); ++at) {
-            std::string text = plain;
-            text.insert(at, 1, static_cast<char>(b));
-            ASSERT_EQ(enc(text), "\"" + plain.substr(0, at) + inner + plain.substr(at) + "\"") << "byte " << b << " at " << at;
+    const std::string letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    for (std::size_t length : {0, 1, 6, 7, 8, 9, 14, 15, 16, 17, 20, 23, 24, 31, 32, 33, 47, 50}) {
+        const std::string plain = letters.substr(0, length);
+        for (int b = 0; b < 256; ++b) {
+            const std::string alone = enc(std::string(1, static_cast<char>(b)));
+            const std::string inner = alone.substr(1, alone.size() - 2);
+            for (std::size_t at = 0; at <= plain.size(); ++at) {
+                std::string text = plain;
+                text.insert(at, 1, static_cast<char>(b));
+                ASSERT_EQ(enc(text), "\"" + plain.substr(0, at) + inner + plain.substr(at) + "\"")
+                    << "byte " << b << " at " << at << " of " << text.size();
+            }
         }
     }
 }
