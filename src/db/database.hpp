@@ -75,6 +75,10 @@ public:
     // row, finish() after the last.
     void reserve(std::size_t rows, std::size_t columns);
     void append(Value value) { values_.push_back(std::move(value)); }
+    template <class T, class... Args>
+    void emplace(Args&&... args) {  // a value of type T made in place
+        values_.emplace_back(std::in_place_type<T>, std::forward<Args>(args)...);
+    }
     void end_row() { ++row_count_; }
     void finish();
 

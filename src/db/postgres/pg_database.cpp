@@ -69,23 +69,24 @@ DatabaseError unavailable(std::string_view why) {
     return DatabaseError(DatabaseError::Kind::unavailable, "database unavailable: " + std::string(why));
 }
 
-Value value_of(const PGresult* r, int row, int col, Oid type) {
-    if (PQgetisnull(r, row, col)) return nullptr;
-    const char* text = PQgetvalue(r, row, col);
+// Appends the value at (row, col) to `out`, made in place.
+void append_value(Result& out, const PGresult* r, int row, int col, Oid type) {
     const int length = PQgetlength(r, row, col);
+    if (length == 0 && PQgetisnull(r, row, col)) return out.emplace<std::nullptr_t>();  // only an empty value may be NULL
+    const char* text = PQgetvalue(r, row, col);
     switch (type) {
-        case kBool: return text[0] == 't';
+        case kBool: return out.emplace<bool>(text[0] == 't');
         case kInt2:
         case kInt4:
         case kInt8:
         case kOid: {
             std::int64_t v = 0;
             std::from_chars(text, text + length, v);
-            return v;
+            return out.emplace<std::int64_t>(v);
         }
         case kFloat4:
-        case kFloat8: return std::strtod(text, nullptr);
-        default: return std::string(text, static_cast<std::size_t>(length));
+        case kFloat8: return out.emplace<double>(std::strtod(text, nullptr));
+        default: return out.emplace<std::string>(text, static_cast<std::size_t>(length));
     }
 }
 
@@ -104,7 +105,7 @@ Result result_of(const PGresult* r) {
     };
     out.reserve(static_cast<std::size_t>(rows), static_cast<std::size_t>(columns));
     for (int i = 0; i < rows; ++i) {
-        for (int c = 0; c < columns; ++c) out.append(value_of(r, i, c, type_of(c)));
+        for (int c = 0; c < columns; ++c) append_value(out, r, i, c, type_of(c));
         out.end_row();
     }
     out.finish();
