@@ -14,6 +14,15 @@ using e2e::Connection;
 
 const std::string kGetHealth = "GET /health HTTP/1.1\r\nHost: t\r\n\r\n";
 
+// The server goes on: a new connection gets its answer.
+void expect_serving(int port) {
+    Connection next(port);
+    ASSERT_TRUE(next.send(kGetHealth));
+    auto ok = next.read_response();
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->status, 200);
+}
+
 class Server : public ::testing::Test {
 protected:
     e2e::Server server;
@@ -129,12 +138,7 @@ TEST_F(Server, MalformedRequestLineIs400AndTheServerGoesOn) {
     EXPECT_EQ(r->status, 400);
     EXPECT_EQ(r->body, R"({"detail":"Bad Request"})");
     EXPECT_TRUE(c.closed_by_peer(2s));
-
-    Connection next(server.port());
-    ASSERT_TRUE(next.send(kGetHealth));
-    auto ok = next.read_response();
-    ASSERT_TRUE(ok);
-    EXPECT_EQ(ok->status, 200);
+    expect_serving(server.port());
 }
 
 TEST_F(Server, ConnectionCloseIsHonoured) {
@@ -150,15 +154,6 @@ TEST_F(Server, ConnectionCloseIsHonoured) {
 class ServerWithShortTimeouts : public ::testing::Test {
 protected:
     e2e::Server server{{{"HEADER_TIMEOUT", "1"}, {"KEEPALIVE_TIMEOUT", "1"}}};
-
-    // The server still answers on a new connection.
-    void expect_serving() {
-        Connection next(server.port());
-        ASSERT_TRUE(next.send(kGetHealth));
-        auto r = next.read_response();
-        ASSERT_TRUE(r);
-        EXPECT_EQ(r->status, 200);
-    }
 };
 
 TEST_F(ServerWithShortTimeouts, AnIdleKeepAliveConnectionIsClosedAfterKeepaliveTimeout) {
@@ -169,14 +164,14 @@ TEST_F(ServerWithShortTimeouts, AnIdleKeepAliveConnectionIsClosedAfterKeepaliveT
     EXPECT_EQ(r->status, 200);
     EXPECT_FALSE(c.closed_by_peer(400ms)) << "closed before its keep-alive time";
     EXPECT_TRUE(c.closed_by_peer(5s));
-    expect_serving();
+    expect_serving(server.port());
 }
 
 TEST_F(ServerWithShortTimeouts, AConnectionThatSendsNothingIsClosedAfterHeaderTimeout) {
     Connection c(server.port());
     EXPECT_FALSE(c.closed_by_peer(400ms)) << "closed before its header time";
     EXPECT_TRUE(c.closed_by_peer(5s));
-    expect_serving();
+    expect_serving(server.port());
 }
 
 TEST_F(ServerWithShortTimeouts, HeadersTrickledSlowerThanHeaderTimeoutAreCutOff) {
@@ -193,7 +188,7 @@ TEST_F(ServerWithShortTimeouts, HeadersTrickledSlowerThanHeaderTimeoutAreCutOff)
     }
     EXPECT_TRUE(closed || c.closed_by_peer(5s));
     EXPECT_FALSE(c.read_response(200ms)) << "a response to headers that came too slowly";
-    expect_serving();
+    expect_serving(server.port());
 }
 
 TEST_F(ServerWithShortTimeouts, ABodyThatStopsComingIsCutOffAfterHeaderTimeout) {
@@ -202,7 +197,7 @@ TEST_F(ServerWithShortTimeouts, ABodyThatStopsComingIsCutOffAfterHeaderTimeout) 
                        "Content-Length: 40\r\n\r\nusername=a"));
     EXPECT_FALSE(c.closed_by_peer(400ms)) << "closed before its header time";
     EXPECT_TRUE(c.closed_by_peer(5s));
-    expect_serving();
+    expect_serving(server.port());
 }
 
 TEST_F(Server, SigtermLetsAnInFlightRequestFinishThenExitsZero) {
