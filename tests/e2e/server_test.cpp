@@ -14,13 +14,18 @@ using e2e::Connection;
 
 const std::string kGetHealth = "GET /health HTTP/1.1\r\nHost: t\r\n\r\n";
 
+// GET /health on `c` is answered 200.
+void expect_health_ok(Connection& c) {
+    ASSERT_TRUE(c.send(kGetHealth));
+    auto ok = c.read_response();
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->status, 200);
+}
+
 // The server goes on: a new connection gets its answer.
 void expect_serving(int port) {
     Connection next(port);
-    ASSERT_TRUE(next.send(kGetHealth));
-    auto ok = next.read_response();
-    ASSERT_TRUE(ok);
-    EXPECT_EQ(ok->status, 200);
+    expect_health_ok(next);
 }
 
 class Server : public ::testing::Test {
@@ -158,10 +163,7 @@ protected:
 
 TEST_F(ServerWithShortTimeouts, AnIdleKeepAliveConnectionIsClosedAfterKeepaliveTimeout) {
     Connection c(server.port());
-    ASSERT_TRUE(c.send(kGetHealth));
-    auto r = c.read_response();
-    ASSERT_TRUE(r);
-    EXPECT_EQ(r->status, 200);
+    expect_health_ok(c);
     EXPECT_FALSE(c.closed_by_peer(400ms)) << "closed before its keep-alive time";
     EXPECT_TRUE(c.closed_by_peer(5s));
     expect_serving(server.port());
