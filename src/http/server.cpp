@@ -333,7 +333,7 @@ void Worker::finish_if_drained() {
 
 // Timeouts by one sweep per worker rather than a timer per operation (Beast's tcp_stream
 // armed one for every read and write: a timerfd_settime call for every fifth request under
-// load, and a cancelled wait to complete each time; bench/README.md, step 15).
+// load, and a cancelled wait to complete each time; bench/README.md, step 16).
 void Worker::watch_deadlines() {
     if (sweeping || connections.empty()) return;
     sweeping = true;
