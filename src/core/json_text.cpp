@@ -119,11 +119,7 @@ void append_escaped_from(std::string& out, std::string_view s, std::size_t from)
     std::size_t run = 0;  // start of the bytes not yet appended
     std::size_t i = from;
     while (i < s.size()) {
-        // Plain text goes eight bytes at a time (ca47378: me 140k -> 124k instructions).
-        for (std::uint64_t w; i + 8 <= s.size(); i += 8) {
-            std::memcpy(&w, s.data() + i, 8);
-            if (may_need_escaping(w)) break;
-        }
+        i += plain_prefix(s.substr(i));  // plain text by blocks, not byte by byte
         if (i >= s.size()) break;
         const auto c = static_cast<unsigned char>(s[i]);
         if (kPlain[c]) {
