@@ -28,7 +28,8 @@ Settings come from the environment, then from the .env file (the environment win
   DB_POOL_SIZE, DB_POOL_TIMEOUT, DB_STATEMENT_TIMEOUT  PostgreSQL pool (4 per thread, 5 s, 30 s)
   PASSWORD_HASH_THREADS, PASSWORD_HASH_QUEUE           hashing pool (half the cores, 64)
   PASSWORD_HASH_NICE                                   hashing threads' niceness (0)
-  LOGIN_MAX_FAILURES, LOGIN_FAILURE_WINDOW             failed-login limit (5 per 60 s)
+  LOGIN_MAX_FAILURES, LOGIN_FAILURE_WINDOW             failed logins per account (5 per 60 s)
+  LOGIN_MAX_FAILURES_PER_CLIENT                        failed logins per client address (50)
 See README.md for the full table.)";
 
 config::Settings load(const std::string& env_file) {

@@ -26,7 +26,6 @@ http::Routes auth_routes() {
 
     routes.post("/token", {.summary = "Login"},
                 [](Form<LoginForm> form, Db db, Passwords passwords, Tokens tokens, LoginGuard guard) -> Task<Token> {
-                    guard.check();
                     if (form->grant_type && *form->grant_type != "password") {
                         schema::Errors e;
                         auto in_body = e.at("body");
@@ -35,6 +34,7 @@ http::Routes auth_routes() {
                               schema::detail::text_input(*form->grant_type), {{"pattern", "^password$"}});
                         throw http::RequestValidationError{e.take()};
                     }
+                    auto attempt = guard.reserve(form->username);
                     const auto user = co_await users::find_by_email(*db, form->username);
                     // An unknown e-mail is checked against a dummy hash: the answer takes as
                     // long as for a known one.
@@ -44,10 +44,10 @@ http::Routes auth_routes() {
                     else
                         co_await passwords.verify_dummy(form->password);
                     if (!ok || !user) {
-                        guard.limiter->failed(guard.client);
+                        attempt.failed();
                         throw unauthorized("Incorrect email or password");
                     }
-                    guard.limiter->succeeded(guard.client);
+                    attempt.succeeded();
                     if (security::needs_rehash(user->hashed_password)) {  // a bcrypt hash of the original's
                         auto rehashed = co_await passwords.hash(form->password);
                         co_await users::set_password_hash(*db, user->id, std::move(rehashed));

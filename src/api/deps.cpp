@@ -8,7 +8,7 @@ AppContext::AppContext(const config::Settings& s)
     : settings(s),
       tokens(s.secret_key, s.algorithm, std::chrono::minutes(s.access_token_expire_minutes)),
       hasher(s.hash_threads, s.hash_queue, s.hash_nice),
-      login_limiter(s.login_max_failures, s.login_failure_window) {}
+      login_limiter({s.login_max_failures, s.login_max_failures_per_client, s.login_failure_window}) {}
 
 ThreadState& state_of(const http::RequestContext& ctx) { return *static_cast<ThreadState*>(ctx.worker); }
 
@@ -24,12 +24,17 @@ core::Task<bool> Passwords::verify_dummy(std::string password) const {
     co_return co_await state->app->hasher.verify_dummy(*state->loop, std::move(password));
 }
 
-void LoginGuard::check() const {
-    if (const auto wait = limiter->blocked(client)) {
+LoginLimiter::Attempt LoginGuard::reserve(std::string_view account) const {
+    std::string key(account);
+    for (char& c : key)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    auto reserved = limiter->reserve(std::move(key), client);
+    if (auto* wait = std::get_if<std::chrono::seconds>(&reserved)) {
         http::HttpError e{429, "Too many failed login attempts; try again later", {}};
         e.headers.set("retry-after", std::to_string(wait->count()));
         throw e;
     }
+    return std::move(std::get<LoginLimiter::Attempt>(reserved));
 }
 
 void LoginGuard::extract(http::RequestContext& ctx, LoginGuard& out, schema::Errors&) {

@@ -74,8 +74,9 @@ struct LoginGuard {
     LoginLimiter* limiter = nullptr;
     std::string client;
 
-    // Throws 429 with Retry-After if this client failed too often lately.
-    void check() const;
+    // Reserves a login attempt on `account` (an e-mail, compared without case) from this
+    // client; throws 429 with Retry-After if either failed too often lately.
+    LoginLimiter::Attempt reserve(std::string_view account) const;
     static void extract(http::RequestContext& ctx, LoginGuard& out, schema::Errors&);
 };
 

@@ -1,42 +1,101 @@
 #include "api/login_limiter.hpp"
 
+#include <algorithm>
+#include <tuple>
+#include <utility>
+
 namespace api {
 
 namespace {
-constexpr std::size_t kMaxClients = 100000;  // memory bound: beyond it, expired entries are swept
+// Memory bound per table: beyond it, records with nothing in the window are swept.
+constexpr std::size_t kMaxRecords = 100000;
+}  // namespace
+
+LoginLimiter::Attempt::Attempt(Attempt&& other) noexcept
+    : limiter_(std::exchange(other.limiter_, nullptr)),
+      account_(std::move(other.account_)),
+      client_(std::move(other.client_)) {}
+
+LoginLimiter::Attempt::~Attempt() {
+    if (limiter_) limiter_->finish(account_, client_, false, Clock::now());
 }
 
-void LoginLimiter::forget_old(std::deque<Clock::time_point>& failures, Clock::time_point now) const {
-    while (!failures.empty() && failures.front() + window_ <= now) failures.pop_front();
+void LoginLimiter::Attempt::failed() {
+    if (auto* l = std::exchange(limiter_, nullptr)) l->finish(account_, client_, true, Clock::now());
 }
 
-std::optional<std::chrono::seconds> LoginLimiter::blocked(const std::string& client, Clock::time_point now) {
-    std::lock_guard lock(mutex_);
-    auto it = failures_.find(client);
-    if (it == failures_.end()) return std::nullopt;
-    forget_old(it->second, now);
-    if (it->second.size() < max_failures_) return std::nullopt;
-    const auto wait = std::chrono::ceil<std::chrono::seconds>(it->second.front() + window_ - now);
-    return std::max(wait, std::chrono::seconds(1));
-}
-
-void LoginLimiter::failed(const std::string& client, Clock::time_point now) {
-    std::lock_guard lock(mutex_);
-    if (failures_.size() >= kMaxClients) {
-        for (auto it = failures_.begin(); it != failures_.end();) {
-            forget_old(it->second, now);
-            it = it->second.empty() ? failures_.erase(it) : std::next(it);
-        }
+void LoginLimiter::Attempt::succeeded() {
+    auto* l = std::exchange(limiter_, nullptr);
+    if (!l) return;
+    std::lock_guard lock(l->mutex_);
+    if (auto it = l->accounts_.find(account_); it != l->accounts_.end()) {
+        it->second.failures.clear();
+        if (--it->second.pending == 0) l->accounts_.erase(it);
     }
-    auto& list = failures_[client];
-    forget_old(list, now);
-    list.push_back(now);
-    if (list.size() > max_failures_) list.pop_front();
+    if (auto it = l->clients_.find(client_); it != l->clients_.end()) {
+        --it->second.pending;
+        if (it->second.pending == 0 && it->second.failures.empty()) l->clients_.erase(it);
+    }
 }
 
-void LoginLimiter::succeeded(const std::string& client) {
+void LoginLimiter::forget_old(Record& r, Clock::time_point now) const {
+    while (!r.failures.empty() && r.failures.front() + limits_.window <= now) r.failures.pop_front();
+}
+
+void LoginLimiter::sweep(Table& table, Clock::time_point now) {
+    if (table.size() < kMaxRecords) return;
+    for (auto it = table.begin(); it != table.end();) {
+        forget_old(it->second, now);
+        it = it->second.failures.empty() && it->second.pending == 0 ? table.erase(it) : std::next(it);
+    }
+}
+
+std::optional<std::chrono::seconds> LoginLimiter::wait(Table& table, const std::string& key, unsigned limit,
+                                                       Clock::time_point now) {
+    auto it = table.find(key);
+    if (it == table.end()) return std::nullopt;
+    Record& r = it->second;
+    forget_old(r, now);
+    if (r.failures.size() + r.pending < limit) return std::nullopt;
+    // Full of failures: until the oldest leaves the window. Full only with attempts
+    // still being decided: they take about a second (hashing).
+    std::chrono::seconds w(1);
+    if (r.failures.size() >= limit)
+        w = std::chrono::ceil<std::chrono::seconds>(r.failures[r.failures.size() - limit] + limits_.window - now);
+    return std::max(w, std::chrono::seconds(1));
+}
+
+std::variant<LoginLimiter::Attempt, std::chrono::seconds> LoginLimiter::reserve(std::string account,
+                                                                                std::string client,
+                                                                                Clock::time_point now) {
     std::lock_guard lock(mutex_);
-    failures_.erase(client);
+    const auto account_wait = wait(accounts_, account, limits_.per_account, now);
+    const auto client_wait = wait(clients_, client, limits_.per_client, now);
+    if (account_wait || client_wait)
+        return std::max(account_wait.value_or(std::chrono::seconds(0)), client_wait.value_or(std::chrono::seconds(0)));
+    sweep(accounts_, now);
+    sweep(clients_, now);
+    ++accounts_[account].pending;
+    ++clients_[client].pending;
+    return Attempt(this, std::move(account), std::move(client));
+}
+
+void LoginLimiter::finish(const std::string& account, const std::string& client, bool failed,
+                          Clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    for (auto [table, key, limit] : {std::tuple{&accounts_, &account, limits_.per_account},
+                                     std::tuple{&clients_, &client, limits_.per_client}}) {
+        auto it = table->find(*key);
+        if (it == table->end()) continue;
+        Record& r = it->second;
+        --r.pending;
+        if (failed) {
+            forget_old(r, now);
+            r.failures.push_back(now);
+            while (r.failures.size() > limit) r.failures.pop_front();
+        }
+        if (r.pending == 0 && r.failures.empty()) table->erase(it);
+    }
 }
 
 }  // namespace api

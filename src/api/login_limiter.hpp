@@ -1,8 +1,14 @@
 #pragma once
-// Failed logins per client address: after `max_failures` within `window`, further
-// attempts are refused (429) until the oldest failure leaves the window. One limiter
-// for the process behind a mutex: logins are few and slow (hashing), so the lock is
-// never what limits them, and a client's connections may land on any thread.
+// Failed logins, counted per account (the e-mail tried) and per client address, each
+// with its own limit within one window: the account's limit stops guessing one user's
+// password from many addresses, the address's limit stops one address from trying a
+// few guesses on each of many accounts. An attempt is reserved before its password is
+// verified and counts against both limits until its outcome is known, so that however
+// many arrive at once, no more are verified than the limits allow. A success clears
+// its own account's failures only.
+//
+// One limiter for the process behind a mutex: logins are few and slow (hashing), so
+// the lock is never what limits them, and a client's connections may land on any thread.
 
 #include <chrono>
 #include <cstddef>
@@ -11,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <variant>
 
 namespace api {
 
@@ -18,20 +25,57 @@ class LoginLimiter {
 public:
     using Clock = std::chrono::steady_clock;
 
-    LoginLimiter(unsigned max_failures, std::chrono::seconds window) : max_failures_(max_failures), window_(window) {}
+    struct Limits {
+        unsigned per_account = 5;
+        unsigned per_client = 50;
+        std::chrono::seconds window{60};
+    };
 
-    // How long `client` must wait before trying again, if it must.
-    std::optional<std::chrono::seconds> blocked(const std::string& client, Clock::time_point now = Clock::now());
-    void failed(const std::string& client, Clock::time_point now = Clock::now());
-    void succeeded(const std::string& client);
+    // One reserved login attempt. Its outcome is reported once; destroyed without one
+    // (the request failed for another reason), it counts as nothing.
+    class Attempt {
+    public:
+        Attempt(Attempt&& other) noexcept;
+        Attempt& operator=(Attempt&&) = delete;
+        ~Attempt();
+
+        void failed();
+        void succeeded();
+
+    private:
+        friend class LoginLimiter;
+        Attempt(LoginLimiter* limiter, std::string account, std::string client)
+            : limiter_(limiter), account_(std::move(account)), client_(std::move(client)) {}
+        LoginLimiter* limiter_;
+        std::string account_;
+        std::string client_;
+    };
+
+    explicit LoginLimiter(Limits limits) : limits_(limits) {}
+
+    // Reserves an attempt on `account` from `client`, or says how long to wait (at least
+    // a second) if either has used up its limit.
+    std::variant<Attempt, std::chrono::seconds> reserve(std::string account, std::string client,
+                                                        Clock::time_point now = Clock::now());
 
 private:
-    void forget_old(std::deque<Clock::time_point>& failures, Clock::time_point now) const;
+    struct Record {
+        std::deque<Clock::time_point> failures;  // within the window, oldest first
+        unsigned pending = 0;                    // reserved attempts not decided yet
+    };
+    using Table = std::unordered_map<std::string, Record>;
 
-    unsigned max_failures_;
-    std::chrono::seconds window_;
+    // How long `key` must wait before another attempt, if it must.
+    std::optional<std::chrono::seconds> wait(Table& table, const std::string& key, unsigned limit,
+                                             Clock::time_point now);
+    void forget_old(Record& r, Clock::time_point now) const;
+    void sweep(Table& table, Clock::time_point now);
+    void finish(const std::string& account, const std::string& client, bool failed, Clock::time_point now);
+
+    Limits limits_;
     std::mutex mutex_;
-    std::unordered_map<std::string, std::deque<Clock::time_point>> failures_;
+    Table accounts_;
+    Table clients_;
 };
 
 }  // namespace api

@@ -17,6 +17,7 @@ constexpr const char* kNames[] = {
     "ACCESS_TOKEN_EXPIRE_MINUTES", "LOG_LEVEL", "LOG_FORMAT", "HEADER_TIMEOUT",
     "KEEPALIVE_TIMEOUT", "SHUTDOWN_TIMEOUT", "DB_POOL_SIZE", "DB_POOL_TIMEOUT", "DB_STATEMENT_TIMEOUT",
     "PASSWORD_HASH_THREADS", "PASSWORD_HASH_QUEUE", "PASSWORD_HASH_NICE", "LOGIN_MAX_FAILURES", "LOGIN_FAILURE_WINDOW",
+    "LOGIN_MAX_FAILURES_PER_CLIENT",
 };
 
 std::string_view trim(std::string_view s) {
@@ -183,6 +184,8 @@ Settings load_settings(const Environment& env) {
     s.hash_queue = static_cast<unsigned>(integer(env, "PASSWORD_HASH_QUEUE", s.hash_queue, 1, 100000));
     s.hash_nice = static_cast<int>(integer(env, "PASSWORD_HASH_NICE", s.hash_nice, -20, 19));
     s.login_max_failures = static_cast<unsigned>(integer(env, "LOGIN_MAX_FAILURES", s.login_max_failures, 1, 1000000));
+    s.login_max_failures_per_client = static_cast<unsigned>(
+        integer(env, "LOGIN_MAX_FAILURES_PER_CLIENT", s.login_max_failures_per_client, 1, 1000000));
     s.login_failure_window =
         std::chrono::seconds(integer(env, "LOGIN_FAILURE_WINDOW", s.login_failure_window.count(), 1, 86400));
     return s;

@@ -37,7 +37,8 @@ struct Settings {
     unsigned hash_threads = 1;      // password hashing threads: half the cores unless set
     unsigned hash_queue = 64;       // hashing jobs waiting beyond this are refused (503)
     int hash_nice = 0;              // the hashing threads' niceness (below 0 needs CAP_SYS_NICE)
-    unsigned login_max_failures = 5;
+    unsigned login_max_failures = 5;              // per account (e-mail) within the window
+    unsigned login_max_failures_per_client = 50;  // per client address within the window
     std::chrono::seconds login_failure_window{60};
 };
 

@@ -104,10 +104,12 @@ std::string_view reason_phrase(int status) {
         case 409: return "Conflict";
         case 413: return "Request Entity Too Large";
         case 415: return "Unsupported Media Type";
+        case 417: return "Expectation Failed";
         case 422: return "Unprocessable Entity";
         case 429: return "Too Many Requests";
         case 431: return "Request Header Fields Too Large";
         case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
         case 503: return "Service Unavailable";
         default: return "Unknown";
     }

@@ -34,7 +34,98 @@ std::string_view media_type(const Request& request) {
 }
 }  // namespace
 
-bool is_form(const Request& request) { return iequals(media_type(request), "application/x-www-form-urlencoded"); }
+namespace {
+
+// A parameter of the Content-Type header (`boundary=...`, quoted or not); empty if absent.
+std::string content_type_parameter(const Request& request, std::string_view name) {
+    const std::string* ct = request.headers.find("content-type");
+    if (!ct) return {};
+    std::string_view rest = *ct;
+    for (auto semi = rest.find(';'); semi != std::string_view::npos; semi = rest.find(';')) {
+        rest.remove_prefix(semi + 1);
+        while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+        const auto eq = rest.find('=');
+        if (eq == std::string_view::npos || !iequals(rest.substr(0, eq), name)) continue;
+        std::string_view value = rest.substr(eq + 1);
+        if (!value.empty() && value.front() == '"') {
+            value.remove_prefix(1);
+            return std::string(value.substr(0, value.find('"')));
+        }
+        value = value.substr(0, value.find(';'));
+        while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+        return std::string(value);
+    }
+    return {};
+}
+
+// The `name` of a part's Content-Disposition: form-data; name="..." header.
+std::optional<std::string> disposition_name(std::string_view headers) {
+    while (!headers.empty()) {
+        const auto eol = headers.find("\r\n");
+        std::string_view line = headers.substr(0, eol);
+        headers = eol == std::string_view::npos ? std::string_view() : headers.substr(eol + 2);
+        const auto colon = line.find(':');
+        if (colon == std::string_view::npos || !iequals(line.substr(0, colon), "content-disposition")) continue;
+        for (auto at = line.find("name="); at != std::string_view::npos; at = line.find("name=", at + 1)) {
+            if (at > 0 && line[at - 1] != ' ' && line[at - 1] != ';') continue;  // filename=
+            std::string_view v = line.substr(at + 5);
+            if (!v.empty() && v.front() == '"') {
+                std::string name;
+                for (std::size_t i = 1; i < v.size() && v[i] != '"'; ++i) {
+                    if (v[i] == '\\' && i + 1 < v.size()) ++i;
+                    name += v[i];
+                }
+                return name;
+            }
+            return std::string(v.substr(0, v.find(';')));
+        }
+    }
+    return std::nullopt;
+}
+
+// multipart/form-data (RFC 7578), the parts' text as it is. Written here because none of
+// the project's libraries reads it (Beast has no multipart parser); a part without a
+// name is skipped, a body that is not multipart with this boundary is nullopt.
+std::optional<schema::TextFields> parse_multipart(std::string_view body, std::string_view boundary) {
+    if (boundary.empty() || boundary.size() > 70) return std::nullopt;
+    const std::string delimiter = "--" + std::string(boundary);
+    // The preamble before the first delimiter is ignored; the first must start a line.
+    auto start = body.find(delimiter);
+    if (start == std::string_view::npos || (start != 0 && (start < 2 || body.substr(start - 2, 2) != "\r\n"))) return std::nullopt;
+    schema::TextFields fields;
+    const std::string next = "\r\n" + delimiter;
+    std::size_t at = start + delimiter.size();
+    while (true) {
+        if (body.substr(at, 2) == "--") return fields;  // the close delimiter
+        // Transport padding, then the line break that ends the delimiter line.
+        while (at < body.size() && (body[at] == ' ' || body[at] == '\t')) ++at;
+        if (body.substr(at, 2) != "\r\n") return std::nullopt;
+        at += 2;
+        const auto end = body.find(next, at);
+        if (end == std::string_view::npos) return std::nullopt;
+        const std::string_view part = body.substr(at, end - at);
+        const auto blank = part.find("\r\n\r\n");
+        const bool no_headers = part.substr(0, 2) == "\r\n";
+        if (blank == std::string_view::npos && !no_headers) return std::nullopt;
+        const std::string_view headers = no_headers ? std::string_view() : part.substr(0, blank);
+        const std::string_view content = no_headers ? part.substr(2) : part.substr(blank + 4);
+        if (auto name = disposition_name(headers)) fields.emplace_back(std::move(*name), std::string(content));
+        at = end + next.size();
+    }
+}
+
+}  // namespace
+
+schema::TextFields form_fields(const Request& request) {
+    const std::string_view mt = media_type(request);
+    if (iequals(mt, "application/x-www-form-urlencoded")) return parse_urlencoded(request.body);
+    if (iequals(mt, "multipart/form-data")) {
+        auto fields = parse_multipart(request.body, content_type_parameter(request, "boundary"));
+        if (!fields) throw HttpError{400, "There was an error parsing the body", {}};
+        return std::move(*fields);
+    }
+    return {};
+}
 
 std::optional<schema::json::value> json_body(const Request& request, schema::Errors& e) {
     if (request.body.empty()) {

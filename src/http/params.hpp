@@ -36,7 +36,10 @@ schema::TextFields parse_urlencoded(std::string_view text);
 // The JSON body as Pydantic would see it (parsed, or the raw text when the content type
 // is not JSON); null, with a "missing" error, when there is none.
 std::optional<schema::json::value> json_body(const Request& request, schema::Errors& e);
-bool is_form(const Request& request);
+// The fields of a form body: urlencoded or multipart/form-data (as FastAPI's Form reads
+// both); none for another content type. Throws HttpError 400 for a multipart body that
+// cannot be parsed, as FastAPI answers one.
+schema::TextFields form_fields(const Request& request);
 void add_parameter(boost::json::object& operation, std::string_view in, std::string_view name, bool required,
                    boost::json::object schema);
 void set_request_body(boost::json::object& operation, std::string_view content_type, boost::json::object schema);
@@ -92,7 +95,9 @@ struct Body {
 
     static void extract(RequestContext& ctx, Body& out, schema::Errors& e) {
         auto in = e.at("body");
+        const std::size_t before = e.size();
         if (auto body = detail::json_body(ctx.request, e)) schema::Codec<M>::from_json(*body, out.value, e);
+        if (e.size() > before) e.keep_number_texts(before, ctx.request.body);
     }
     static void document(boost::json::object& op, schema::Definitions& defs) {
         detail::set_request_body(op, "application/json", schema::Codec<M>::schema(defs));
@@ -107,9 +112,7 @@ struct Form {
 
     static void extract(RequestContext& ctx, Form& out, schema::Errors& e) {
         auto in = e.at("body");
-        const auto fields = detail::is_form(ctx.request) ? detail::parse_urlencoded(ctx.request.body)
-                                                         : schema::TextFields{};
-        schema::decode_text_fields(fields, out.value, e);
+        schema::decode_text_fields(detail::form_fields(ctx.request), out.value, e, true);
     }
     static void document(boost::json::object& op, schema::Definitions& defs) {
         detail::set_request_body(op, "application/x-www-form-urlencoded", schema::Codec<M>::schema(defs));

@@ -31,6 +31,7 @@
 #include <stdexcept>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 #include "core/asio_op.hpp"
 #include "core/log.hpp"
@@ -188,6 +189,52 @@ core::Task<void> linger(Connection& conn) {
     }
 }
 
+// Why a request's framing or expectations cannot be trusted, as the status to answer
+// (0: none). Checked on the headers, before any body is read: a request whose body
+// length two parties could read differently is refused and its connection closed, so
+// that its body can never be taken for the next request (RFC 9112 sections 6.1 and 6.3).
+struct FramingProblem {
+    int status = 0;
+    std::string_view detail;
+};
+
+FramingProblem framing_problem(const bhttp::request_header<>& h) {
+    // HTTP/1.1 requires exactly one Host (RFC 9112 section 3.2); HTTP/1.0 may omit it.
+    const auto hosts = h.count(bhttp::field::host);
+    if (hosts > 1 || (hosts == 0 && h.version() >= 11)) return {400, "Bad Request"};
+
+    // Transfer-Encoding: the codings of every such line, in order; the last must be
+    // chunked, which alone says where the body ends. Beast otherwise reads no body at
+    // all, and what was sent as one would be parsed as the next request.
+    std::vector<std::string_view> codings;
+    for (auto [it, end] = h.equal_range(bhttp::field::transfer_encoding); it != end; ++it) {
+        std::string_view list = it->value();
+        while (!list.empty()) {
+            const auto comma = list.find(',');
+            std::string_view c = list.substr(0, comma);
+            while (!c.empty() && (c.front() == ' ' || c.front() == '\t')) c.remove_prefix(1);
+            while (!c.empty() && (c.back() == ' ' || c.back() == '\t')) c.remove_suffix(1);
+            if (!c.empty()) codings.push_back(c);
+            if (comma == std::string_view::npos) break;
+            list.remove_prefix(comma + 1);
+        }
+    }
+    if (h.count(bhttp::field::transfer_encoding) > 0) {
+        if (h.version() < 11 || codings.empty() || !beast::iequals(codings.back(), "chunked"))
+            return {400, "Bad Request"};
+        // A length beside chunked is what smuggling plays on: refused, as nginx does.
+        if (h.count(bhttp::field::content_length) > 0) return {400, "Bad Request"};
+        // Codings under chunked (gzip, ...) are not decoded here.
+        if (codings.size() > 1) return {501, "Not Implemented"};
+    }
+
+    // The one expectation there is; any other cannot be met (RFC 9110 section 10.1.1).
+    const auto expects = h.count(bhttp::field::expect);
+    if (expects > 1 || (expects == 1 && !beast::iequals(h[bhttp::field::expect], "100-continue")))
+        return {417, "Expectation Failed"};
+    return {};
+}
+
 Request to_request(bhttp::request<bhttp::string_body>&& msg) {
     Request req;
     req.method = std::string(msg.method_string());
@@ -246,6 +293,11 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
         }
         if (hec) {
             if (!is_disconnect(hec)) co_await reject(conn, parser, 400, "Bad Request", opt.header_timeout);
+            break;
+        }
+        if (const auto problem = framing_problem(parser.get()); problem.status != 0) {
+            co_await reject(conn, parser, problem.status, problem.detail, opt.header_timeout);
+            co_await linger(conn);  // what follows the headers is never read as a request
             break;
         }
 

@@ -30,7 +30,7 @@ Response TestClient::request(std::string_view method, std::string_view target, s
     req.set_target(target);
     for (const auto& [k, v] : headers) req.headers.add(k, v);
     req.body = std::move(body);
-    req.remote_address = "testclient";  // what Starlette's TestClient reports
+    req.remote_address = remote_address_;
     return core::run_until_complete(loop_->ioc, app_.handle(req, state_.get()));
 }
 

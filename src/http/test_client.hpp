@@ -33,6 +33,9 @@ public:
     // An urlencoded form body.
     Response post_form(std::string_view target, std::string form, HeaderList headers = {});
 
+    // The client address the next requests come from ("testclient" at first).
+    void set_remote_address(std::string address) { remote_address_ = std::move(address); }
+
     WorkerState* worker() const { return state_.get(); }
     // Runs a task on the client's loop to its end (set-up that goes through the worker's state).
     void run(core::Task<void> task);
@@ -44,6 +47,7 @@ private:
     App& app_;
     std::unique_ptr<Loop> loop_;
     std::unique_ptr<WorkerState> state_;
+    std::string remote_address_ = "testclient";  // what Starlette's TestClient reports
 };
 
 // The response body parsed as JSON (a null value if it is not JSON).

@@ -46,6 +46,8 @@ struct Codec;
 namespace detail {
 // Non-template pieces, defined in scalars.cpp.
 bool decode_string(const json::value& v, std::string& out, Errors& e);
+// Text from a query, path or form: taken if it holds no NUL character.
+bool decode_text(std::string_view s, std::string& out, Errors& e);
 bool check_length(std::string_view s, std::size_t min, std::size_t max, Errors& e);
 bool decode_int(const json::value& v, std::int64_t& out, Errors& e);
 bool decode_int_text(std::string_view s, std::int64_t& out, Errors& e);
@@ -101,10 +103,7 @@ struct Codec<std::string> {
     static bool from_json(const json::value& v, std::string& out, Errors& e) {
         return detail::decode_string(v, out, e);
     }
-    static bool from_text(std::string_view s, std::string& out, Errors&) {
-        out.assign(s);
-        return true;
-    }
+    static bool from_text(std::string_view s, std::string& out, Errors& e) { return detail::decode_text(s, out, e); }
     static void write(std::string& out, const std::string& v) { detail::write_string(out, v); }
     static json::object schema(Definitions&) { return {{"type", "string"}}; }
 };
@@ -115,8 +114,7 @@ struct Codec<Str<Min, Max>> {
         return detail::decode_string(v, out, e) && detail::check_length(out, Min, Max, e);
     }
     static bool from_text(std::string_view s, Str<Min, Max>& out, Errors& e) {
-        out.assign(s);
-        return detail::check_length(out, Min, Max, e);
+        return detail::decode_text(s, out, e) && detail::check_length(out, Min, Max, e);
     }
     static void write(std::string& out, const Str<Min, Max>& v) { detail::write_string(out, v); }
     static json::object schema(Definitions&) {
@@ -156,8 +154,7 @@ struct Codec<Email> {
         return detail::decode_string(v, out, e) && detail::normalize_email(out, e);
     }
     static bool from_text(std::string_view s, Email& out, Errors& e) {
-        out.assign(s);
-        return detail::normalize_email(out, e);
+        return detail::decode_text(s, out, e) && detail::normalize_email(out, e);
     }
     static void write(std::string& out, const Email& v) { detail::write_string(out, v); }
     static json::object schema(Definitions&) { return {{"type", "string"}, {"format", "email"}}; }
@@ -269,10 +266,12 @@ struct JsonFields {
 
 struct TextFieldSource {
     const TextFields& fields;
+    bool empty_is_missing;
     const std::string* find(std::string_view name) const {
         const std::string* found = nullptr;
         for (const auto& [k, v] : fields)
             if (k == name) found = &v;
+        if (found && found->empty() && empty_is_missing) return nullptr;
         return found;
     }
     json::value missing_input() const { return nullptr; }
@@ -321,9 +320,11 @@ constexpr bool is_required() {
 }  // namespace detail
 
 // Decodes a model from text fields (a query string's or a form's), every error collected.
+// With `empty_is_missing` (forms, as FastAPI reads them), a field sent empty counts as
+// not sent: required, it is "Field required"; optional, it keeps its default.
 template <class T>
-bool decode_text_fields(const TextFields& fields, T& out, Errors& e) {
-    return detail::decode_members(detail::TextFieldSource{fields}, out, e);
+bool decode_text_fields(const TextFields& fields, T& out, Errors& e, bool empty_is_missing = false) {
+    return detail::decode_members(detail::TextFieldSource{fields, empty_is_missing}, out, e);
 }
 
 template <class T>

@@ -6,6 +6,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -13,12 +14,22 @@
 
 namespace schema {
 
+// Numbers of a JSON document that a double cannot echo as they were sent (an integer
+// beyond 64 bits, an exponent beyond a double's range, which would print as
+// `Infinity`), with their text, so that an error's input shows them as sent.
+struct NumberTexts {
+    std::vector<std::pair<double, std::string>> items;
+    // The text the value `d` was parsed from, if it is one of these.
+    const std::string* find(double d) const;
+};
+
 struct FieldError {
     std::string type;
     boost::json::array loc;
     std::string msg;
     boost::json::value input;
     boost::json::object ctx;  // omitted from the output when empty
+    std::shared_ptr<const NumberTexts> numbers{};  // for the doubles in `input`, if any
 };
 
 // Collects errors while a decoder walks its input; the decoder keeps the location
@@ -55,6 +66,10 @@ public:
     void mask_inputs_since(std::size_t from, const boost::json::value& input) {
         for (std::size_t i = from; i < items_.size(); ++i) items_[i].input = input;
     }
+
+    // Lets the errors added since `from` echo the numbers of `json_text` (the document
+    // their inputs come from) as they were sent. Called only when there are errors.
+    void keep_number_texts(std::size_t from, std::string_view json_text);
 
     bool empty() const { return items_.empty(); }
     std::size_t size() const { return items_.size(); }

@@ -15,6 +15,8 @@ namespace detail {
 
 namespace {
 
+constexpr std::string_view kNulMessage = "String should not contain the NUL character (U+0000)";
+
 std::string plural(std::size_t n, std::string_view word) {
     std::string s = std::to_string(n);
     s += ' ';
@@ -103,13 +105,33 @@ std::string email_problem(std::string_view address) {
 
 }  // namespace
 
+namespace {
+
+// Text with U+0000 is refused everywhere: PostgreSQL cannot store it (libpq's text
+// parameters end at the first NUL, so "\u0000x" would be stored as ""), and SQLite
+// would keep it whole; refusing it at validation makes both behave the same.
+bool check_no_nul(std::string_view s, Errors& e) {
+    if (s.find('\0') == std::string_view::npos) return true;
+    e.add("value_error", "Value error, " + std::string(kNulMessage), text_input(s), {{"error", kNulMessage}});
+    return false;
+}
+
+}  // namespace
+
 bool decode_string(const json::value& v, std::string& out, Errors& e) {
     if (const json::string* s = v.if_string()) {
+        if (!check_no_nul(*s, e)) return false;
         out.assign(s->data(), s->size());
         return true;
     }
     e.add("string_type", "Input should be a valid string", v);
     return false;
+}
+
+bool decode_text(std::string_view s, std::string& out, Errors& e) {
+    if (!check_no_nul(s, e)) return false;
+    out.assign(s);
+    return true;
 }
 
 bool check_length(std::string_view s, std::size_t min, std::size_t max, Errors& e) {

@@ -4,8 +4,12 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <chrono>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "api/deps.hpp"
 #include "support.hpp"
@@ -19,9 +23,38 @@ inline boost::json::value compat_fixture() {
     return boost::json::parse(ss.str());
 }
 
+// Starts a login (POST /auth/token) for each form body at once on the client's loop, all
+// from one client address ("flood"); returns each one's status and body, in the order
+// they were answered.
+inline std::vector<std::pair<int, std::string>> at_once(http::App& app, http::TestClient& client,
+                                                        const std::vector<std::string>& forms) {
+    std::vector<http::Request> requests(forms.size());
+    std::vector<std::pair<int, std::string>> answers;
+    for (std::size_t i = 0; i < forms.size(); ++i) {
+        http::Request& req = requests[i];
+        req.method = "POST";
+        req.set_target("/auth/token");
+        req.headers.add("content-type", "application/x-www-form-urlencoded");
+        req.body = forms[i];
+        req.remote_address = "flood";
+        core::spawn([](http::App& a, http::Request& r, http::WorkerState* w,
+                       std::vector<std::pair<int, std::string>>& out) -> core::Task<void> {
+            const auto response = co_await a.handle(r, w);
+            out.emplace_back(response.status, response.body);
+        }(app, req, client.worker(), answers),
+                    [](std::exception_ptr) {});
+    }
+    for (int i = 0; i < 4000 && answers.size() < requests.size(); ++i) {
+        client.poll();
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return answers;
+}
+
 class ApiTest : public ::testing::TestWithParam<std::string> {
 protected:
-    explicit ApiTest(config::Environment extra = {{"LOGIN_MAX_FAILURES", "1000"}})
+    explicit ApiTest(config::Environment extra = {{"LOGIN_MAX_FAILURES", "1000"},
+                                                  {"LOGIN_MAX_FAILURES_PER_CLIENT", "1000"}})
         : fresh(GetParam()), sut(fresh.url(), with_key(std::move(extra))), client(*sut.client) {}
 
     static config::Environment with_key(config::Environment env) {
