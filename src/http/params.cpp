@@ -1,6 +1,21 @@
 #include "http/params.hpp"
 
+#include <algorithm>
+
+#include "core/json_text.hpp"
+
 namespace http::detail {
+
+namespace {
+
+// Text fields as Starlette reads them: bytes that are not UTF-8 become U+FFFD, so that
+// what reaches a model (and a database) is always valid text.
+std::string as_text(std::string s) {
+    if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) return s;
+    return core::utf8_sanitized(s);
+}
+
+}  // namespace
 
 schema::TextFields parse_urlencoded(std::string_view text) {
     schema::TextFields fields;
@@ -9,8 +24,9 @@ schema::TextFields parse_urlencoded(std::string_view text) {
         const std::string_view pair = text.substr(0, amp);
         if (!pair.empty()) {
             const auto eq = pair.find('=');
-            fields.emplace_back(percent_decode(pair.substr(0, eq), true),
-                                eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true));
+            fields.emplace_back(as_text(percent_decode(pair.substr(0, eq), true)),
+                                eq == std::string_view::npos ? std::string()
+                                                             : as_text(percent_decode(pair.substr(eq + 1), true)));
         }
         if (amp == std::string_view::npos) break;
         text.remove_prefix(amp + 1);
@@ -109,7 +125,8 @@ std::optional<schema::TextFields> parse_multipart(std::string_view body, std::st
         if (blank == std::string_view::npos && !no_headers) return std::nullopt;
         const std::string_view headers = no_headers ? std::string_view() : part.substr(0, blank);
         const std::string_view content = no_headers ? part.substr(2) : part.substr(blank + 4);
-        if (auto name = disposition_name(headers)) fields.emplace_back(std::move(*name), std::string(content));
+        if (auto name = disposition_name(headers))
+            fields.emplace_back(as_text(std::move(*name)), as_text(std::string(content)));
         at = end + next.size();
     }
 }

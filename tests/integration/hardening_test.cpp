@@ -64,6 +64,14 @@ TEST_P(Hardening, QueryAndPathTextWithNulIs422) {
     EXPECT_EQ(client.get("/items/1%00", bearer(token)).status, 422);
 }
 
+TEST_P(Hardening, FormTextThatIsNotUtf8IsReadWithReplacementCharacters) {
+    register_user("a@example.com");
+    EXPECT_EQ(login("a%FFb@example.com").status, 401) << "no such user, and no database error";
+    const auto r = client.post_form("/auth/token", "username=%C3&password=");
+    EXPECT_EQ(r.status, 422);
+    strict(r);
+}
+
 // ---- Numbers in error bodies ------------------------------------------------------
 
 TEST_P(Hardening, AnExponentBeyondADoubleIsEchoedAsSent) {
