@@ -26,6 +26,7 @@ Settings come from the environment, then from the .env file (the environment win
   LOG_LEVEL, LOG_FORMAT                                info, json | text
   HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, SHUTDOWN_TIMEOUT  seconds (10, 5, 10)
   DB_POOL_SIZE, DB_POOL_TIMEOUT, DB_STATEMENT_TIMEOUT  PostgreSQL pool (4 per thread, 5 s, 30 s)
+  DB_RESPONSE_TIMEOUT, HEALTH_TIMEOUT                  client-side deadlines (statement + 5 s, 2 s)
   PASSWORD_HASH_THREADS, PASSWORD_HASH_QUEUE           hashing pool (half the cores, 64)
   PASSWORD_HASH_NICE                                   hashing threads' niceness (0)
   LOGIN_MAX_FAILURES, LOGIN_FAILURE_WINDOW             failed logins per account (5 per 60 s)

@@ -8,7 +8,7 @@ namespace api {
 
 namespace {
 db::PoolOptions pool_options(const config::Settings& s) {
-    return {s.db_pool_size, s.db_pool_timeout, s.db_statement_timeout};
+    return {s.db_pool_size, s.db_pool_timeout, s.db_statement_timeout, s.db_response_timeout};
 }
 
 // A database that is down or saturated, or a full hashing queue, is the service being

@@ -61,6 +61,15 @@ struct Passwords {
     static void extract(http::RequestContext& ctx, Passwords& out, schema::Errors&) { out.state = &state_of(ctx); }
 };
 
+// The process's settings: `[](Settings settings) { settings->health_timeout; }`
+struct Settings {
+    const config::Settings* settings = nullptr;
+    const config::Settings* operator->() const { return settings; }
+    static void extract(http::RequestContext& ctx, Settings& out, schema::Errors&) {
+        out.settings = &state_of(ctx).app->settings;
+    }
+};
+
 struct Tokens {
     const security::TokenCodec* codec = nullptr;
     const security::TokenCodec* operator->() const { return codec; }

@@ -7,10 +7,10 @@ namespace api {
 http::Routes health_routes() {
     http::Routes routes("", {"health"});
 
-    routes.get("/health", {.summary = "Health Check"}, [](Db db) -> core::Task<http::Response> {
+    routes.get("/health", {.summary = "Health Check"}, [](Db db, Settings settings) -> core::Task<http::Response> {
         bool up = true;
         try {
-            co_await db->query("SELECT 1");
+            co_await db->query_within(settings->health_timeout, "SELECT 1");
         } catch (const std::exception& e) {
             core::log::warn("health check failed", {{"error", e.what()}});
             up = false;

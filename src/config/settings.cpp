@@ -17,7 +17,7 @@ constexpr const char* kNames[] = {
     "ACCESS_TOKEN_EXPIRE_MINUTES", "LOG_LEVEL", "LOG_FORMAT", "HEADER_TIMEOUT",
     "KEEPALIVE_TIMEOUT", "SHUTDOWN_TIMEOUT", "DB_POOL_SIZE", "DB_POOL_TIMEOUT", "DB_STATEMENT_TIMEOUT",
     "PASSWORD_HASH_THREADS", "PASSWORD_HASH_QUEUE", "PASSWORD_HASH_NICE", "LOGIN_MAX_FAILURES", "LOGIN_FAILURE_WINDOW",
-    "LOGIN_MAX_FAILURES_PER_CLIENT",
+    "LOGIN_MAX_FAILURES_PER_CLIENT", "DB_RESPONSE_TIMEOUT", "HEALTH_TIMEOUT",
 };
 
 std::string_view trim(std::string_view s) {
@@ -180,6 +180,13 @@ Settings load_settings(const Environment& env) {
     s.db_pool_size = static_cast<unsigned>(integer(env, "DB_POOL_SIZE", s.db_pool_size, 1, 100));
     s.db_pool_timeout = seconds_as_ms(env, "DB_POOL_TIMEOUT", s.db_pool_timeout, 0.001);
     s.db_statement_timeout = seconds_as_ms(env, "DB_STATEMENT_TIMEOUT", s.db_statement_timeout, 0);
+    // The server enforces the statement timeout, unless it is the one that hangs: the
+    // client waits as long and a margin more, then gives the connection up.
+    const auto response_default = s.db_statement_timeout.count() == 0
+                                      ? std::chrono::milliseconds(0)
+                                      : s.db_statement_timeout + std::chrono::seconds(5);
+    s.db_response_timeout = seconds_as_ms(env, "DB_RESPONSE_TIMEOUT", response_default, 0);
+    s.health_timeout = seconds_as_ms(env, "HEALTH_TIMEOUT", s.health_timeout, 0.001);
     s.hash_threads = static_cast<unsigned>(integer(env, "PASSWORD_HASH_THREADS", std::max(1u, cores / 2), 1, 64));
     s.hash_queue = static_cast<unsigned>(integer(env, "PASSWORD_HASH_QUEUE", s.hash_queue, 1, 100000));
     s.hash_nice = static_cast<int>(integer(env, "PASSWORD_HASH_NICE", s.hash_nice, -20, 19));

@@ -34,6 +34,8 @@ struct Settings {
     unsigned db_pool_size = 4;                      // PostgreSQL connections per thread
     std::chrono::milliseconds db_pool_timeout{5000};  // wait for a free connection
     std::chrono::milliseconds db_statement_timeout{30000};  // 0: none
+    std::chrono::milliseconds db_response_timeout{35000};   // the client's own deadline per statement; 0: none
+    std::chrono::milliseconds health_timeout{2000};         // /health's database check
     unsigned hash_threads = 1;      // password hashing threads: half the cores unless set
     unsigned hash_queue = 64;       // hashing jobs waiting beyond this are refused (503)
     int hash_nice = 0;              // the hashing threads' niceness (below 0 needs CAP_SYS_NICE)

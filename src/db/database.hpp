@@ -111,6 +111,12 @@ public:
     virtual ~Database() = default;
     virtual Dialect dialect() const = 0;
     virtual core::Task<Result> query(std::string_view sql, Params params = {}) = 0;
+    // A statement whose caller will not wait longer than `timeout` for its answer, waiting
+    // for a connection included: past it, DatabaseError::timeout (a health check must
+    // answer on time). The answer, if it comes later, is dropped. Backends that never
+    // wait on a server (SQLite) run it as query() does.
+    virtual core::Task<Result> query_within(std::chrono::milliseconds timeout, std::string_view sql,
+                                            Params params = {});
     // Several statements, no parameters (migrations).
     virtual core::Task<void> execute_script(std::string_view sql) = 0;
     virtual core::Task<std::unique_ptr<Transaction>> begin() = 0;
@@ -120,6 +126,9 @@ struct PoolOptions {
     unsigned size = 4;                                        // connections per thread (PostgreSQL)
     std::chrono::milliseconds acquire_timeout{5000};          // wait for a usable connection
     std::chrono::milliseconds statement_timeout{30000};       // 0: none
+    // How long the client waits for any answer (or a connection attempt) before it gives
+    // the connection up as hung and fails what waits on it; 0: no limit.
+    std::chrono::milliseconds response_timeout{35000};
 };
 
 // Made once per process from DATABASE_URL; opens each thread's Database.

@@ -1,7 +1,11 @@
 // PostgreSQL stops while the service runs, then comes back.
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <sstream>
+#include <vector>
 
 #include <thread>
 
@@ -50,6 +54,77 @@ TEST(PostgresOutage, HealthIs503WhileTheDatabaseIsDownAndTheServiceRecoversWitho
     }
     EXPECT_EQ(status, 200) << "the service did not reconnect within 20 s";
     EXPECT_TRUE(server.process().wait(0ms) == std::nullopt) << "the service died";
+}
+
+// The service's PostgreSQL server processes stopped (SIGSTOP), not down: connections
+// stay open and nothing ever answers on them, so the server's own statement timeout
+// cannot fire. The service's deadlines must: /health within HEALTH_TIMEOUT, other
+// requests within DB_RESPONSE_TIMEOUT, then the hung connection is replaced by a new
+// one (a new server process) and requests succeed again while the old ones still hang.
+class StoppedBackends {
+public:
+    explicit StoppedBackends(const testing_support::FreshDatabase& db) {
+        std::stringstream pids(db.admin_value(
+            "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = 'items-api'"));
+        for (int pid; pids >> pid;) pids_.push_back(pid);
+        for (int pid : pids_) ::kill(pid, SIGSTOP);
+    }
+    ~StoppedBackends() {
+        for (int pid : pids_) ::kill(pid, SIGCONT);
+    }
+    std::size_t count() const { return pids_.size(); }
+
+private:
+    std::vector<int> pids_;
+};
+
+TEST(PostgresHang, StoppedServerProcessesGet503InBoundedTimeAndAreReplaced) {
+    if (!testing_support::have_postgres()) GTEST_SKIP() << "no PostgreSQL: run the suite with ./dev test";
+    testing_support::FreshDatabase fresh("postgres");
+    e2e::Server server({{"DATABASE_URL", fresh.url()},
+                        {"THREADS", "1"},
+                        {"DB_POOL_SIZE", "1"},
+                        {"HEALTH_TIMEOUT", "1"},
+                        {"DB_RESPONSE_TIMEOUT", "2"}});
+    ASSERT_EQ(get(server.port(), "/health")->status, 200);
+
+    StoppedBackends stopped(fresh);
+    ASSERT_EQ(stopped.count(), 1u) << "the service's one connection";
+
+    e2e::Connection health(server.port());
+    ASSERT_TRUE(health.send("GET /health HTTP/1.1\r\nHost: t\r\n\r\n"));
+    e2e::Connection write(server.port());
+    const std::string user = R"({"email": "hang@example.com", "password": "secret123"})";
+    ASSERT_TRUE(write.send("POST /auth/register HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                           "Content-Length: " + std::to_string(user.size()) + "\r\n\r\n" + user));
+
+    // Without the service's own deadlines both would wait for as long as the server is
+    // stopped; generous bounds, for a loaded machine.
+    const auto h = health.read_response(5s);
+    ASSERT_TRUE(h) << "/health did not answer while the database hangs";
+    EXPECT_EQ(h->status, 503);
+    EXPECT_EQ(h->body, R"({"status":"unavailable"})");
+    const auto w = write.read_response(10s);
+    ASSERT_TRUE(w) << "a database request did not answer while the database hangs";
+    EXPECT_EQ(w->status, 503);
+    EXPECT_EQ(w->body, R"({"detail":"Service Unavailable"})");
+    EXPECT_EQ(w->headers.at("retry-after"), "1");
+
+    // The hung connection was given up; a new one serves while the old process is
+    // still stopped.
+    int status = 0;
+    for (int i = 0; i < 50 && status != 200; ++i) {
+        if (auto r = get(server.port(), "/health")) status = r->status;
+        if (status != 200) std::this_thread::sleep_for(200ms);
+    }
+    EXPECT_EQ(status, 200) << "the service did not replace its hung connection";
+    e2e::Connection again(server.port());
+    ASSERT_TRUE(again.send("POST /auth/register HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                           "Content-Length: " + std::to_string(user.size()) + "\r\n\r\n" + user));
+    const auto created = again.read_response(10s);
+    ASSERT_TRUE(created);
+    EXPECT_EQ(created->status, 201) << created->body;
 }
 
 }  // namespace

@@ -40,10 +40,12 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxPipelineDepth = 64;  // statements queued on one connection before waiting
 constexpr std::size_t kSpillDepth = 32;        // statements queued before the next connection is used
 constexpr auto kMinBackoff = 100ms;
+constexpr auto kWatchInterval = 100ms;  // how often deadlines are checked while statements wait
 constexpr auto kMaxBackoff = 5s;
 
 // PostgreSQL type OIDs (pg_type.dat) whose values are read as numbers or booleans.
@@ -200,6 +202,10 @@ struct Op {
     std::optional<DatabaseError> error;
     bool done = false;
     std::coroutine_handle<> waiter;
+    std::chrono::steady_clock::time_point queued;  // when it joined the pipeline
+    // When its caller stops waiting (query_within): it is then answered with a timeout
+    // and stays in the pipeline, unwaited for, until its results have been read.
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 class Conn;
@@ -217,12 +223,16 @@ public:
     const PoolOptions& options() const { return options_; }
 
     // A connection to queue a single statement on, or one for a transaction alone.
-    core::Task<std::shared_ptr<Conn>> acquire(bool exclusive);
+    // `deadline`: the caller's own, if sooner than the pool's timeout.
+    core::Task<std::shared_ptr<Conn>> acquire(bool exclusive, Clock::time_point deadline = Clock::time_point::max());
     // A connection to queue a single statement on if one is usable now, without waiting.
     std::shared_ptr<Conn> try_acquire() const { return pick(); }
     void release_exclusive(Conn& conn);
     // Something changed (a connection came up or freed): waiters look again.
     void notify();
+    // Checks the connections' deadlines every kWatchInterval while any statement or
+    // connection attempt waits (one timer for the pool, not one per statement).
+    void watch();
 
 private:
     std::shared_ptr<Conn> pick() const;
@@ -233,6 +243,8 @@ private:
     PoolOptions options_;
     std::vector<std::shared_ptr<Conn>> conns_;
     std::list<asio::steady_timer*> waiters_;
+    asio::steady_timer watchdog_{ioc_};
+    bool watching_ = false;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
@@ -280,7 +292,9 @@ public:
     // fails, the server skips the rest of its group, which are then sent again, each
     // with its own Sync. Anything else (writes, a statement's first use, a
     // transaction's statements) closes the open group first and has a Sync of its own.
-    core::Task<Result> execute(std::string_view sql, Params params) {
+    //
+    // `deadline`: when the caller stops waiting (see Op::deadline).
+    core::Task<Result> execute(std::string_view sql, Params params, Clock::time_point deadline = Clock::time_point::max()) {
         if (state_ != State::ready) throw unavailable("not connected");
         const TextParams text(params);
         auto it = prepared_.find(sql);
@@ -290,6 +304,7 @@ public:
             auto op = std::make_shared<Op>();
             op->grouped = true;
             op->commands = 1;
+            op->deadline = deadline;
             if (!PQsendQueryPrepared(conn_, name.c_str(), text.count(), text.values(), nullptr, nullptr, 0))
                 throw send_failed();
             group_open_ = true;
@@ -300,11 +315,13 @@ public:
             if (state_ != State::ready || generation_ != generation || exclusive)
                 throw unavailable("connection changed while a statement was retried");
             auto again = std::make_shared<Op>();
+            again->deadline = deadline;
             begin_alone();
             send_alone(name, text, *again);
             co_return co_await submit(again);
         }
         auto op = std::make_shared<Op>();
+        op->deadline = deadline;
         begin_alone();
         if (it == prepared_.end()) {
             const std::string statement(sql);  // NUL-terminated for libpq
@@ -354,11 +371,41 @@ public:
             broken("send failed");
             return;
         }
+        op->queued = Clock::now();
         pending_.push_back(op);
+        pool_.watch();
         pump();
     }
 
+    // Acts on what has run out of time by `now`; true while something still waits (the
+    // pool keeps watching). A connection whose oldest statement has had no answer for
+    // the response timeout (or whose connection attempt has lasted as long) is given up:
+    // a server that hangs, rather than fails, is noticed, and a new connection (a new
+    // server process) replaces it.
+    bool check_deadlines(Clock::time_point now) {
+        const auto limit = pool_.options().response_timeout;
+        if (state_ == State::connecting) {
+            if (limit.count() > 0 && now - connect_started_ >= limit) {
+                connect_failed("no answer within " + std::to_string(limit.count()) + " ms while connecting");
+                return false;
+            }
+            return true;
+        }
+        if (state_ != State::ready || pending_.empty()) return false;
+        if (limit.count() > 0 && now - pending_.front()->queued >= limit) {
+            broken("no answer within " + std::to_string(limit.count()) + " ms", DatabaseError::Kind::timeout);
+            return false;
+        }
+        for (const auto& op : pending_) {
+            if (op->done || op->deadline > now) continue;
+            op->error = DatabaseError(DatabaseError::Kind::timeout, "the database did not answer in time");
+            complete(op);
+        }
+        return true;
+    }
+
 private:
+
     DatabaseError send_failed() {
         const std::string why = PQerrorMessage(conn_);
         broken(why);
@@ -383,7 +430,9 @@ private:
 
     // `send_now`: false for a grouped read, which leaves with its group's Sync (end_turn).
     core::Task<Result> submit(std::shared_ptr<Op> op, bool send_now = true) {
+        op->queued = Clock::now();
         pending_.push_back(op);
+        pool_.watch();
         if (send_now) pump();
         struct Wait {
             Op& op;
@@ -396,10 +445,12 @@ private:
         co_return op->result ? std::move(*op->result) : Result{};
     }
 
+    // Resumes the op's waiter, once: an op answered at its deadline completes again when
+    // its results are read at last.
     void complete(const std::shared_ptr<Op>& op) {
         op->done = true;
-        if (op->waiter)  // resume on a fresh turn of the loop, not inside this connection's I/O
-            asio::post(pool_.ioc(), [op] { op->waiter.resume(); });
+        if (auto waiter = std::exchange(op->waiter, nullptr))  // on a fresh turn, not inside this connection's I/O
+            asio::post(pool_.ioc(), [op, waiter] { waiter.resume(); });
     }
 
     void fail_all(const DatabaseError& error) {
@@ -416,6 +467,8 @@ private:
     void connect() {
         drop();
         state_ = State::connecting;
+        connect_started_ = Clock::now();
+        pool_.watch();
         const std::string options = "-c statement_timeout=" + std::to_string(pool_.options().statement_timeout.count());
         const char* keys[] = {"dbname", "application_name", "options", nullptr};
         const char* values[] = {pool_.conninfo().c_str(), "items-api", options.c_str(), nullptr};
@@ -450,8 +503,9 @@ private:
         pool_.notify();
     }
 
-    void connect_failed() {
-        const std::string why = conn_ ? PQerrorMessage(conn_) : "out of memory";
+    void connect_failed() { connect_failed(conn_ ? PQerrorMessage(conn_) : "out of memory"); }
+
+    void connect_failed(const std::string& why) {
         if (!reported_down_) {
             core::log::warn("database connection failed", {{"error", why}});
             reported_down_ = true;
@@ -498,14 +552,14 @@ private:
         prepared_.clear();
     }
 
-    void broken(std::string_view why) {
+    void broken(std::string_view why, DatabaseError::Kind kind = DatabaseError::Kind::unavailable) {
         if (state_ != State::ready) return;
         core::log::warn("database connection lost", {{"error", why}});
         reported_down_ = true;
         state_ = State::down;
         exclusive = false;
         ++generation_;
-        fail_all(unavailable(why));
+        fail_all(DatabaseError(kind, "database unavailable: " + std::string(why)));
         drop();
         pool_.notify();
         retry_later();
@@ -686,6 +740,7 @@ private:
     bool turn_end_scheduled_ = false;
     bool group_open_ = false;  // reads sent since the last Sync
     bool reported_down_ = false;
+    Clock::time_point connect_started_;
     std::deque<std::shared_ptr<Op>> pending_;
     PreparedNames prepared_;  // SQL -> statement name
     std::uint64_t statement_counter_ = 0;
@@ -725,8 +780,8 @@ bool Pool::any_connecting() const {
     return false;
 }
 
-core::Task<std::shared_ptr<Conn>> Pool::acquire(bool exclusive) {
-    const auto deadline = std::chrono::steady_clock::now() + options_.acquire_timeout;
+core::Task<std::shared_ptr<Conn>> Pool::acquire(bool exclusive, Clock::time_point caller_deadline) {
+    const auto deadline = std::min(Clock::now() + options_.acquire_timeout, caller_deadline);
     for (;;) {
         if (auto c = pick()) {
             // A transaction's BEGIN queues behind what is already there, outside it;
@@ -758,6 +813,22 @@ void Pool::release_exclusive(Conn& conn) {
 
 void Pool::notify() {
     for (auto* t : waiters_) t->cancel();
+}
+
+void Pool::watch() {
+    if (watching_) return;
+    watching_ = true;
+    watchdog_.expires_after(kWatchInterval);
+    watchdog_.async_wait([this, alive = alive_](boost::system::error_code ec) {
+        if (ec || !*alive) return;  // the pool is gone
+        watching_ = false;
+        const auto now = Clock::now();
+        bool waiting = false;
+        // A copy: giving a connection up may notify, never add or remove connections,
+        // but the check must not depend on that.
+        for (const auto& c : std::vector<std::shared_ptr<Conn>>(conns_)) waiting = c->check_deadlines(now) || waiting;
+        if (waiting) watch();
+    });
 }
 
 class PgTransaction final : public Transaction {
@@ -816,6 +887,14 @@ public:
         std::string text(sql);
         auto conn = co_await pool_.acquire(false);
         co_return co_await conn->execute(text, std::move(params));
+    }
+
+    core::Task<Result> query_within(std::chrono::milliseconds timeout, std::string_view sql,
+                                    Params params) override {
+        const auto deadline = Clock::now() + timeout;
+        std::string text(sql);
+        auto conn = co_await pool_.acquire(false, deadline);
+        co_return co_await conn->execute(text, std::move(params), deadline);
     }
 
     core::Task<void> execute_script(std::string_view sql) override {
