@@ -18,7 +18,7 @@ start_postgres() {
   chmod 700 "$PG_DIR"
   local port=$((20000 + $$ % 20000))
   while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
-  as_pg_owner "$PG_BIN/initdb -D $PG_DIR/data -U postgres -A trust -E UTF8 --no-sync" >"$PG_DIR/initdb.log" 2>&1 ||
+  as_pg_owner "$PG_BIN/initdb -D $PG_DIR/data -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync" >"$PG_DIR/initdb.log" 2>&1 ||
     { cat "$PG_DIR/initdb.log" >&2; return 1; }
   # The outage test stops and restarts this server with these commands.
   export ITEMS_TEST_PG_START="$PG_BIN/pg_ctl -D $PG_DIR/data -l $PG_DIR/server.log -w -t 60 start -o '-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300'"

@@ -34,8 +34,12 @@ http::Routes auth_routes() {
                               schema::detail::text_input(*form->grant_type), {{"pattern", "^password$"}});
                         throw http::RequestValidationError{e.take()};
                     }
-                    auto attempt = guard.reserve(form->username);
-                    const auto user = co_await users::find_by_email(*db, form->username);
+                    // The username normalized as registration stores e-mails, if it is one.
+                    schema::Email email(form->username);
+                    schema::Errors ignored;
+                    if (!schema::detail::normalize_email(email, ignored)) email = form->username;
+                    auto attempt = guard.reserve(email);
+                    const auto user = co_await users::find_for_login(*db, email, form->username);
                     // An unknown e-mail is checked against a dummy hash: the answer takes as
                     // long as for a known one.
                     bool ok = false;

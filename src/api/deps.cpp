@@ -2,6 +2,8 @@
 
 #include <boost/json/array.hpp>
 
+#include "core/unicode.hpp"
+
 namespace api {
 
 AppContext::AppContext(const config::Settings& s)
@@ -25,10 +27,7 @@ core::Task<bool> Passwords::verify_dummy(std::string password) const {
 }
 
 LoginLimiter::Attempt LoginGuard::reserve(std::string_view account) const {
-    std::string key(account);
-    for (char& c : key)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    auto reserved = limiter->reserve(std::move(key), client);
+    auto reserved = limiter->reserve(core::utf8_lower(account), client);
     if (auto* wait = std::get_if<std::chrono::seconds>(&reserved)) {
         http::HttpError e{429, "Too many failed login attempts; try again later", {}};
         e.headers.set("retry-after", std::to_string(wait->count()));

@@ -83,7 +83,7 @@ struct LoginGuard {
     LoginLimiter* limiter = nullptr;
     std::string client;
 
-    // Reserves a login attempt on `account` (an e-mail, compared without case) from this
+    // Reserves a login attempt on `account` (a normalized e-mail, compared without case) from this
     // client; throws 429 with Retry-After if either failed too often lately.
     LoginLimiter::Attempt reserve(std::string_view account) const;
     static void extract(http::RequestContext& ctx, LoginGuard& out, schema::Errors&);

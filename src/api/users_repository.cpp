@@ -30,6 +30,15 @@ core::Task<std::optional<UserRecord>> find_by_email(db::Database& db, std::strin
     co_return first(co_await db.query(sql, std::move(params)));
 }
 
+core::Task<std::optional<UserRecord>> find_for_login(db::Database& db, std::string normalized, std::string as_typed) {
+    if (normalized == as_typed) co_return co_await find_by_email(db, std::move(normalized));
+    static const std::string sql = std::string("SELECT ") + kColumns +
+                                   " FROM users WHERE lower(email) IN (lower($1), lower($2))"
+                                   " ORDER BY CASE WHEN lower(email) = lower($1) THEN 0 ELSE 1 END LIMIT 1";
+    db::Params params{std::move(normalized), std::move(as_typed)};
+    co_return first(co_await db.query(sql, std::move(params)));
+}
+
 core::Task<std::optional<UserRecord>> create(db::Database& db, std::string email, std::string hashed_password) {
     static const std::string sql = std::string("INSERT INTO users (email, hashed_password, is_active) VALUES ($1, $2, $3) RETURNING ") + kColumns;
     db::Params params{std::move(email), std::move(hashed_password), true};

@@ -20,6 +20,10 @@ struct UserRecord {
 core::Task<std::optional<UserRecord>> find_by_id(db::Database& db, std::int64_t id);
 // Case-insensitive, as the unique index.
 core::Task<std::optional<UserRecord>> find_by_email(db::Database& db, std::string email);
+// The user a login names: by `normalized` (the e-mail as registration stores it), or by
+// `as_typed`, so that rows stored before e-mails were normalized still log in; the
+// normalized match wins when both exist.
+core::Task<std::optional<UserRecord>> find_for_login(db::Database& db, std::string normalized, std::string as_typed);
 // nullopt when the e-mail is taken (in any case).
 core::Task<std::optional<UserRecord>> create(db::Database& db, std::string email, std::string hashed_password);
 core::Task<void> set_password_hash(db::Database& db, std::int64_t id, std::string hashed_password);

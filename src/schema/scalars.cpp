@@ -1,12 +1,17 @@
 // Decoding, validation messages and encoding of the scalar types, worded as
 // Pydantic v2 words them so that clients of the original see the same errors.
 
+#include <idn2.h>
+
 #include <boost/json/stream_parser.hpp>
 #include <cctype>
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <memory>
 
 #include "core/json_text.hpp"
+#include "core/unicode.hpp"
 #include "schema/codec.hpp"
 
 namespace schema {
@@ -216,16 +221,63 @@ bool decode_bool_text(std::string_view s, bool& out, Errors& e) {
     return false;
 }
 
+namespace {
+
+// RFC 2142's mailbox names, which email-validator lower-cases.
+bool case_insensitive_mailbox(std::string_view local) {
+    std::string lower = core::utf8_lower(local);
+    for (std::string_view name : {"info", "marketing", "sales", "support", "abuse", "noc", "security", "postmaster",
+                                  "hostmaster", "usenet", "news", "webmaster", "www", "uucp", "ftp"})
+        if (lower == name) return true;
+    return false;
+}
+
+// The domain as email-validator writes it: UTS #46 mapped (lower case, full-width
+// letters and dots to ASCII, NFC), checked as IDNA 2008 and turned back into Unicode.
+// Empty with `problem` set if it cannot be.
+std::string normalized_domain(std::string_view domain, std::string& problem) {
+    if (std::all_of(domain.begin(), domain.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+        std::string lower(domain);
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return lower;
+    }
+    const std::string text(domain);
+    char* ascii = nullptr;
+    int rc = idn2_to_ascii_8z(text.c_str(), &ascii, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+    std::unique_ptr<char, decltype(&idn2_free)> ascii_owned(ascii, &idn2_free);
+    char* unicode = nullptr;
+    if (rc == IDN2_OK) rc = idn2_to_unicode_8z8z(ascii, &unicode, 0);
+    std::unique_ptr<char, decltype(&idn2_free)> unicode_owned(unicode, &idn2_free);
+    if (rc != IDN2_OK) {
+        problem = std::string("The part after the @-sign contains invalid characters (") + idn2_strerror(rc) + ").";
+        return {};
+    }
+    return unicode;
+}
+
+}  // namespace
+
+// As Pydantic's EmailStr, through email-validator: the local part in NFC (lower-cased
+// only for RFC 2142's names), the domain mapped by UTS #46. Registration and login both
+// go through it, so both databases store and compare the same form.
 bool normalize_email(std::string& s, Errors& e) {
-    const std::string problem = email_problem(s);
+    std::string problem;
+    const auto at = s.rfind('@');
+    std::string normalized;
+    if (at != std::string::npos) {
+        auto local = core::utf8_nfc(std::string_view(s).substr(0, at));
+        const std::string domain = normalized_domain(std::string_view(s).substr(at + 1), problem);
+        if (!local) problem = "The email address is not valid UTF-8.";
+        if (problem.empty() && case_insensitive_mailbox(*local)) *local = core::utf8_lower(*local);
+        if (problem.empty()) normalized = *local + "@" + domain;
+    }
+    if (problem.empty()) problem = email_problem(at == std::string::npos ? s : normalized);
     if (!problem.empty()) {
         e.add("value_error", "value is not a valid email address: " + problem, text_input(s),
               {{"reason", problem}});
         return false;
     }
-    // As email-validator normalises: the domain is case-insensitive, the local part is kept.
-    for (auto i = s.rfind('@') + 1; i < s.size(); ++i)
-        s[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[i])));
+    s = std::move(normalized);
     return true;
 }
 

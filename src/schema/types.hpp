@@ -47,7 +47,8 @@ struct Int {
     constexpr operator std::int64_t() const { return value; }
 };
 
-// An e-mail address, validated as Pydantic's EmailStr does (domain lowercased).
+// An e-mail address, validated and normalized as Pydantic's EmailStr does (email-validator:
+// the local part in NFC, the domain mapped by UTS #46: lower case, full-width to ASCII).
 struct Email : std::string {
     Email() = default;
     Email(std::string s) : std::string(std::move(s)) {}

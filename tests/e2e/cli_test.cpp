@@ -69,13 +69,13 @@ TEST(Cli, MigrateUpStatusDown) {
     EXPECT_NE(step("up").out.find("up to date"), std::string::npos);
     auto status = step("status");
     EXPECT_NE(status.out.find("applied  0001_create_users_and_items"), std::string::npos) << status.out;
-    EXPECT_NE(status.out.find("applied  0002_index_items_by_owner_and_id"), std::string::npos) << status.out;
+    EXPECT_NE(status.out.find("applied  0003_unicode_case_insensitive_emails"), std::string::npos) << status.out;
     auto down = step("down");
-    EXPECT_NE(down.out.find("reverted 0002_index_items_by_owner_and_id"), std::string::npos) << down.out;
+    EXPECT_NE(down.out.find("reverted 0003_unicode_case_insensitive_emails"), std::string::npos) << down.out;
     auto after = step("status");
     EXPECT_NE(after.out.find("applied  0001_create_users_and_items"), std::string::npos) << after.out;
-    EXPECT_NE(after.out.find("pending  0002_index_items_by_owner_and_id"), std::string::npos) << after.out;
-    EXPECT_NE(step("down").out.find("reverted 0001_create_users_and_items"), std::string::npos);
+    EXPECT_NE(after.out.find("pending  0003_unicode_case_insensitive_emails"), std::string::npos) << after.out;
+    EXPECT_NE(step("down").out.find("reverted 0002_index_items_by_owner_and_id"), std::string::npos);
 }
 
 TEST(Cli, UnknownSubcommandFails) { EXPECT_NE(run({"frobnicate"}).code, 0); }

@@ -1,6 +1,7 @@
 #include "db/sqlite/sqlite_database.hpp"
 
 #include "config/settings.hpp"
+#include "core/unicode.hpp"
 
 #include <sqlite3.h>
 
@@ -42,6 +43,15 @@ std::size_t parameter_index(sqlite3_stmt* stmt, int i) {
     return static_cast<std::size_t>(std::strtol(name + 1, nullptr, 10) - 1);
 }
 
+void unicode_lower(sqlite3_context* ctx, int, sqlite3_value** argv) {
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) return sqlite3_result_null(ctx);
+    const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+    if (!text) return sqlite3_result_error_nomem(ctx);
+    const std::string lower =
+        core::utf8_lower(std::string_view(text, static_cast<std::size_t>(sqlite3_value_bytes(argv[0]))));
+    sqlite3_result_text64(ctx, lower.data(), lower.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
 class Connection {
 public:
     explicit Connection(const std::string& path) {
@@ -54,6 +64,11 @@ public:
             throw DatabaseError(DatabaseError::Kind::unavailable, message);
         }
         sqlite3_busy_timeout(conn_, kBusyTimeoutMs);
+        // lower() as Unicode lower-cases (SQLite's folds ASCII only), so that e-mails are
+        // unique and found regardless of case as on PostgreSQL (migration 0003 rebuilt
+        // the index on lower(email) with it).
+        sqlite3_create_function_v2(conn_, "lower", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
+                                   &unicode_lower, nullptr, nullptr, nullptr);
         exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
     }
     ~Connection() {

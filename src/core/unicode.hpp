@@ -1,0 +1,18 @@
+#pragma once
+// Unicode text operations the layers above share (libunistring): the forms in which
+// e-mail addresses are stored and compared.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace core {
+
+// `s` in Unicode Normalization Form C; nullopt if `s` is not valid UTF-8.
+std::optional<std::string> utf8_nfc(std::string_view s);
+
+// `s` lower-cased by Unicode's full case mapping (Ü -> ü, not ASCII only); `s` itself
+// if it is not valid UTF-8.
+std::string utf8_lower(std::string_view s);
+
+}  // namespace core

@@ -1,0 +1,70 @@
+// E-mail addresses normalized as the original's email-validator does, in the model, so
+// that both databases store and compare one form: no second account for the same
+// address written otherwise, and a login in any of its forms finds the account.
+
+#include "api_support.hpp"
+
+namespace {
+
+namespace json = boost::json;
+using testing_support::ApiTest;
+
+class Emails : public ApiTest {
+protected:
+    std::string registered_email(const http::Response& r) {
+        EXPECT_EQ(r.status, 201) << r.body;
+        return r.status == 201 ? std::string(body(r).at("email").as_string()) : std::string();
+    }
+};
+
+TEST_P(Emails, AFullWidthDomainIsStoredAsAscii) {
+    EXPECT_EQ(registered_email(register_user("user@ｅｘａｍｐｌｅ．ｃｏｍ")), "user@example.com");
+    EXPECT_EQ(register_user("user@example.com").status, 400) << "the same address";
+    EXPECT_EQ(login("user@ＥＸＡＭＰＬＥ.com").status, 200);
+}
+
+TEST_P(Emails, TheLocalPartIsNfcAndKeepsItsCase) {
+    // "é" composed (U+00E9) and decomposed (e + U+0301) are one address.
+    EXPECT_EQ(registered_email(register_user("Ren\u00e9@Example.com")), "Ren\u00e9@example.com");
+    EXPECT_EQ(register_user("Rene\u0301@example.com").status, 400);
+    EXPECT_EQ(login("Rene\u0301@example.com").status, 200);
+}
+
+TEST_P(Emails, NonAsciiLettersAreUniqueRegardlessOfCase) {
+    EXPECT_EQ(registered_email(register_user("ÜÑÍ@example.com")), "ÜÑÍ@example.com");
+    EXPECT_EQ(register_user("üñí@example.com").status, 400);
+    EXPECT_EQ(login("üñí@example.com").status, 200);
+    EXPECT_EQ(login("ÜÑÍ@EXAMPLE.COM").status, 200);
+}
+
+TEST_P(Emails, AnInternationalDomainIsKeptInUnicodeLowerCase) {
+    EXPECT_EQ(registered_email(register_user("a@Bücher.DE")), "a@bücher.de");
+    EXPECT_EQ(register_user("a@BÜCHER.de").status, 400);
+    EXPECT_EQ(login("a@bücher.de").status, 200);
+}
+
+TEST_P(Emails, Rfc2142MailboxNamesAreLowerCased) {
+    EXPECT_EQ(registered_email(register_user("PostMaster@Example.com")), "postmaster@example.com");
+}
+
+TEST_P(Emails, ADomainThatIsNotValidIdnaIs422) {
+    const auto r = register_user("a@exa\u2488mple.com");  // U+2488 DIGIT ONE FULL STOP is disallowed
+    EXPECT_EQ(r.status, 422) << r.body;
+    EXPECT_EQ(body(r).at("detail").at(0).at("type"), "value_error");
+}
+
+// A row stored before addresses were normalized (by an earlier version of this
+// service) still logs in, with the address as it was stored.
+TEST_P(Emails, AnUnnormalizedRowStillLogsIn) {
+    ASSERT_EQ(register_user("model@example.com").status, 201);
+    sql("INSERT INTO users (email, hashed_password, is_active) "
+        "SELECT $1, hashed_password, is_active FROM users WHERE email = 'model@example.com'",
+        {std::string("old@ＥＸＡＭＰＬＥ.com")});
+    EXPECT_EQ(login("old@ＥＸＡＭＰＬＥ.com").status, 200);
+    EXPECT_EQ(login("old@example.com").status, 401) << "only as it was stored";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Emails, ::testing::ValuesIn(testing_support::backends()),
+                         testing_support::backend_name);
+
+}  // namespace
