@@ -1,8 +1,8 @@
 #include "core/unicode.hpp"
 
 #include <unicase.h>
-#include <unistr.h>
 #include <uninorm.h>
+#include <unistr.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -12,7 +12,9 @@ namespace core {
 
 namespace {
 
-const std::uint8_t* bytes(std::string_view s) { return reinterpret_cast<const std::uint8_t*>(s.data()); }
+const std::uint8_t* bytes(std::string_view s) {
+    return reinterpret_cast<const std::uint8_t*>(s.data());
+}
 
 // Takes a string libunistring allocated.
 std::string take(std::uint8_t* out, std::size_t length) {

@@ -107,7 +107,8 @@ std::optional<schema::TextFields> parse_multipart(std::string_view body, std::st
     const std::string delimiter = "--" + std::string(boundary);
     // The preamble before the first delimiter is ignored; the first must start a line.
     auto start = body.find(delimiter);
-    if (start == std::string_view::npos || (start != 0 && (start < 2 || body.substr(start - 2, 2) != "\r\n"))) return std::nullopt;
+    if (start == std::string_view::npos || (start != 0 && (start < 2 || body.substr(start - 2, 2) != "\r\n")))
+        return std::nullopt;
     schema::TextFields fields;
     const std::string next = "\r\n" + delimiter;
     std::size_t at = start + delimiter.size();

@@ -23,7 +23,9 @@ struct Case {
     int status;
 };
 
-void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const Case& c, std::ostream* os) {
+    *os << c.name;
+}
 
 // What an attacker hides in a body: a request of its own, answered 404 if it were served.
 const std::string kSmuggled = "GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n";
@@ -37,7 +39,8 @@ std::vector<Case> cases() {
     const std::string len = "Content-Length: " + std::to_string(kSmuggled.size()) + "\r\n";
     return {
         {"TransferEncodingGzip", with_body(post + "Transfer-Encoding: gzip\r\n", kSmuggled), 400},
-        {"TransferEncodingIdentity", with_body(post + "Transfer-Encoding: identity\r\n", kSmuggled), 400},
+        {"TransferEncodingIdentity", with_body(post + "Transfer-Encoding: identity\r\n", kSmuggled),
+         400},
         {"TransferEncodingChunkedThenIdentity",
          with_body(post + "Transfer-Encoding: chunked, identity\r\n", kSmuggled), 400},
         {"TransferEncodingIdentityWithLength",
@@ -45,13 +48,17 @@ std::vector<Case> cases() {
         {"TransferEncodingChunkedWithLength",
          with_body(post + "Transfer-Encoding: chunked\r\n" + len, "0\r\n\r\n" + kSmuggled), 400},
         {"TransferEncodingOnTwoLinesEndingInGzip",
-         with_body(post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n", kSmuggled), 400},
-        {"TransferEncodingOnHttp10",
-         with_body("POST /auth/token HTTP/1.0\r\nHost: t\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n" + kSmuggled),
+         with_body(post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n", kSmuggled),
          400},
-        {"GzipUnderChunked", with_body(post + "Transfer-Encoding: gzip, chunked\r\n", "0\r\n\r\n" + kSmuggled), 501},
+        {"TransferEncodingOnHttp10",
+         with_body("POST /auth/token HTTP/1.0\r\nHost: t\r\nTransfer-Encoding: chunked\r\n",
+                   "0\r\n\r\n" + kSmuggled),
+         400},
+        {"GzipUnderChunked",
+         with_body(post + "Transfer-Encoding: gzip, chunked\r\n", "0\r\n\r\n" + kSmuggled), 501},
         {"MissingHost", with_body("GET /health HTTP/1.1\r\n", kSmuggled), 400},
-        {"RepeatedHost", with_body("GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n", kSmuggled), 400},
+        {"RepeatedHost", with_body("GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n", kSmuggled),
+         400},
         {"UnknownExpectation", with_body(post + "Expect: 200-ok\r\n" + len, kSmuggled), 417},
     };
 }
@@ -59,10 +66,11 @@ std::vector<Case> cases() {
 // The server on each database backend: framing is read before any route runs, but the
 // route a smuggled request would reach must not matter.
 class Framing : public ::testing::TestWithParam<std::tuple<std::string, Case>> {
-protected:
+  protected:
     Framing()
         : fresh(std::get<0>(GetParam())),
-          server(std::make_unique<e2e::Server>(std::map<std::string, std::string>{{"DATABASE_URL", fresh.url()}})) {}
+          server(std::make_unique<e2e::Server>(
+              std::map<std::string, std::string>{{"DATABASE_URL", fresh.url()}})) {}
 
     testing_support::FreshDatabase fresh;
     std::unique_ptr<e2e::Server> server;
@@ -93,11 +101,12 @@ INSTANTIATE_TEST_SUITE_P(Requests, Framing,
                          ::testing::Combine(::testing::ValuesIn(testing_support::backends()),
                                             ::testing::ValuesIn(cases())),
                          [](const auto& info) {
-                             return std::string(std::get<1>(info.param).name) + "_" + std::get<0>(info.param);
+                             return std::string(std::get<1>(info.param).name) + "_" +
+                                    std::get<0>(info.param);
                          });
 
 class WellFramed : public ::testing::Test {
-protected:
+  protected:
     e2e::Server server;
 };
 
@@ -114,9 +123,10 @@ TEST_F(WellFramed, ChunkedBodyInAnyCaseIsRead) {
     const std::string form = "username=a%40b.co&password=x";
     char size[16];
     std::snprintf(size, sizeof size, "%zx", form.size());
-    ASSERT_TRUE(c.send("POST /auth/token HTTP/1.1\r\nHost: t\r\nTransfer-Encoding:  Chunked \r\n"
-                       "Content-Type: application/x-www-form-urlencoded\r\n\r\n" +
-                       std::string(size) + "\r\n" + form + "\r\n0\r\n\r\n"));
+    ASSERT_TRUE(
+        c.send("POST /auth/token HTTP/1.1\r\nHost: t\r\nTransfer-Encoding:  Chunked \r\n"
+               "Content-Type: application/x-www-form-urlencoded\r\n\r\n" +
+               std::string(size) + "\r\n" + form + "\r\n0\r\n\r\n"));
     auto r = c.read_response();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 401) << r->body;  // read whole and validated: no such user
@@ -129,9 +139,10 @@ TEST_F(WellFramed, ChunkedBodyInAnyCaseIsRead) {
 TEST_F(WellFramed, ExpectContinueGetsContinueThenTheAnswer) {
     Connection c(server.port());
     const std::string form = "username=a%40b.co&password=x";
-    ASSERT_TRUE(c.send("POST /auth/token HTTP/1.1\r\nHost: t\r\nExpect: 100-Continue\r\n"
-                       "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
-                       std::to_string(form.size()) + "\r\n\r\n"));
+    ASSERT_TRUE(
+        c.send("POST /auth/token HTTP/1.1\r\nHost: t\r\nExpect: 100-Continue\r\n"
+               "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+               std::to_string(form.size()) + "\r\n\r\n"));
     auto cont = c.read_response();
     ASSERT_TRUE(cont);
     EXPECT_EQ(cont->status, 100);

@@ -10,7 +10,7 @@ namespace json = boost::json;
 using testing_support::ApiTest;
 
 class Emails : public ApiTest {
-protected:
+  protected:
     std::string registered_email(const http::Response& r) {
         EXPECT_EQ(r.status, 201) << r.body;
         return r.status == 201 ? std::string(body(r).at("email").as_string()) : std::string();
@@ -48,7 +48,8 @@ TEST_P(Emails, Rfc2142MailboxNamesAreLowerCased) {
 }
 
 TEST_P(Emails, ADomainThatIsNotValidIdnaIs422) {
-    const auto r = register_user("a@exa\u2488mple.com");  // U+2488 DIGIT ONE FULL STOP is disallowed
+    const auto r =
+        register_user("a@exa\u2488mple.com");  // U+2488 DIGIT ONE FULL STOP is disallowed
     EXPECT_EQ(r.status, 422) << r.body;
     EXPECT_EQ(body(r).at("detail").at(0).at("type"), "value_error");
 }

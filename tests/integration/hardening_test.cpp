@@ -29,21 +29,25 @@ TEST_P(Hardening, ATitleWithNulIs422AndNothingIsStored) {
         ASSERT_EQ(r.status, 422) << text << " -> " << r.body;
         const auto err = strict(r).at("detail").at(0);
         EXPECT_EQ(err.at("type"), "value_error");
-        EXPECT_EQ(err.at("msg"), "Value error, String should not contain the NUL character (U+0000)");
+        EXPECT_EQ(err.at("msg"),
+                  "Value error, String should not contain the NUL character (U+0000)");
     }
     EXPECT_EQ(client.get("/items/", bearer(token)).body, "[]");
 }
 
 TEST_P(Hardening, APatchWithNulIs422AndChangesNothing) {
     const auto token = user_token("a@example.com");
-    const auto id = body(client.post("/items/", R"({"title": "kept"})", bearer(token))).at("id").as_int64();
-    const auto r = client.patch("/items/" + std::to_string(id), R"({"title": "x\u0000y"})", bearer(token));
+    const auto id =
+        body(client.post("/items/", R"({"title": "kept"})", bearer(token))).at("id").as_int64();
+    const auto r =
+        client.patch("/items/" + std::to_string(id), R"({"title": "x\u0000y"})", bearer(token));
     EXPECT_EQ(r.status, 422);
     EXPECT_EQ(body(client.get("/items/" + std::to_string(id), bearer(token))).at("title"), "kept");
 }
 
 TEST_P(Hardening, AnEmailWithNulCannotRegister) {
-    const auto r = client.post("/auth/register", R"({"email": "a@example.com\u0000x", "password": "secret123"})");
+    const auto r = client.post("/auth/register",
+                               R"({"email": "a@example.com\u0000x", "password": "secret123"})");
     EXPECT_EQ(r.status, 422);
     EXPECT_EQ(strict(r).at("detail").at(0).at("loc"), json::parse(R"(["body","email"])"));
 }
@@ -55,7 +59,8 @@ TEST_P(Hardening, ALoginWithNulAfterARealEmailNeverMatches) {
     EXPECT_EQ(strict(r).at("detail").at(0).at("loc"), json::parse(R"(["body","username"])"));
     EXPECT_EQ(login("a@example.com", "secret123%00x").status, 422);
     const auto masked = login("a@example.com", "secret123%00x");
-    EXPECT_EQ(strict(masked).at("detail").at(0).at("input"), "**********") << "a password is never echoed";
+    EXPECT_EQ(strict(masked).at("detail").at(0).at("input"), "**********")
+        << "a password is never echoed";
 }
 
 TEST_P(Hardening, QueryAndPathTextWithNulIs422) {
@@ -89,14 +94,18 @@ TEST_P(Hardening, AnExponentBeyondADoubleIsEchoedAsSent) {
 
 TEST_P(Hardening, AHugeIntegerIsEchoedWithEveryDigit) {
     const auto token = user_token("a@example.com");
-    const auto r = client.post("/items/", R"({"title": 123456789012345678901234567890})", bearer(token));
+    const auto r =
+        client.post("/items/", R"({"title": 123456789012345678901234567890})", bearer(token));
     ASSERT_EQ(r.status, 422);
-    EXPECT_NE(r.body.find(R"("input":123456789012345678901234567890)"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find(R"("input":123456789012345678901234567890)"), std::string::npos)
+        << r.body;
     strict(r);
     // Echoed inside a whole body too (a missing field shows the object it looked in).
-    const auto missing = client.post("/items/", R"({"x": [1e400, -123456789012345678901234567890]})", bearer(token));
+    const auto missing =
+        client.post("/items/", R"({"x": [1e400, -123456789012345678901234567890]})", bearer(token));
     ASSERT_EQ(missing.status, 422);
-    EXPECT_NE(missing.body.find(R"([1e400,-123456789012345678901234567890])"), std::string::npos) << missing.body;
+    EXPECT_NE(missing.body.find(R"([1e400,-123456789012345678901234567890])"), std::string::npos)
+        << missing.body;
     strict(missing);
 }
 
@@ -121,29 +130,36 @@ TEST_P(Hardening, EmptyUsernameOrPasswordIsFieldRequired) {
 
 TEST_P(Hardening, AnEmptyGrantTypeIsAccepted) {
     register_user("a@example.com");
-    const auto r = client.post_form("/auth/token", "grant_type=&username=a@example.com&password=secret123");
+    const auto r =
+        client.post_form("/auth/token", "grant_type=&username=a@example.com&password=secret123");
     EXPECT_EQ(r.status, 200) << r.body;
 }
 
 TEST_P(Hardening, AMultipartLoginWorks) {
     register_user("a@example.com");
     const std::string boundary = "----WebKitFormBoundary7MA4YWxkTrZu0gW";
-    const std::string form = "--" + boundary +
-                             "\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\na@example.com\r\n--" +
-                             boundary + "\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nsecret123\r\n--" +
-                             boundary + "--\r\n";
+    const std::string form =
+        "--" + boundary +
+        "\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\na@example.com\r\n--" +
+        boundary + "\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nsecret123\r\n--" +
+        boundary + "--\r\n";
     const auto r = client.request("POST", "/auth/token", form,
                                   {{"content-type", "multipart/form-data; boundary=" + boundary}});
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_TRUE(body(r).at("access_token").is_string());
 
-    const auto quoted = client.request("POST", "/auth/token", form,
-                                       {{"content-type", "multipart/form-data; boundary=\"" + boundary + "\""}});
+    const auto quoted =
+        client.request("POST", "/auth/token", form,
+                       {{"content-type", "multipart/form-data; boundary=\"" + boundary + "\""}});
     EXPECT_EQ(quoted.status, 200) << quoted.body;
 
-    const auto wrong = client.request("POST", "/auth/token", "--" + boundary + "\r\nContent-Disposition: form-data; "
-                                      "name=\"username\"\r\n\r\na@example.com\r\n--" + boundary + "--\r\n",
-                                      {{"content-type", "multipart/form-data; boundary=" + boundary}});
+    const auto wrong =
+        client.request("POST", "/auth/token",
+                       "--" + boundary +
+                           "\r\nContent-Disposition: form-data; "
+                           "name=\"username\"\r\n\r\na@example.com\r\n--" +
+                           boundary + "--\r\n",
+                       {{"content-type", "multipart/form-data; boundary=" + boundary}});
     EXPECT_EQ(wrong.status, 422) << "the password is missing";
 }
 

@@ -9,14 +9,15 @@ namespace json = boost::json;
 using testing_support::ApiTest;
 
 class LoginLimit : public ApiTest {
-protected:
+  protected:
     LoginLimit()
         : ApiTest({{"LOGIN_MAX_FAILURES", "3"},
                    {"LOGIN_MAX_FAILURES_PER_CLIENT", "5"},
                    {"LOGIN_FAILURE_WINDOW", "60"},
                    {"PASSWORD_HASH_QUEUE", "1000"}}) {}
 
-    http::Response login_from(const std::string& address, const std::string& email, const std::string& password) {
+    http::Response login_from(const std::string& address, const std::string& email,
+                              const std::string& password) {
         client.set_remote_address(address);
         return login(email, password);
     }
@@ -35,18 +36,23 @@ TEST_P(LoginLimit, RepeatedFailuresOnAnAccountAre429WithRetryAfter) {
 TEST_P(LoginLimit, TheAccountLimitHoldsAcrossClientAddresses) {
     register_user("a@example.com");
     for (int i = 0; i < 3; ++i)
-        EXPECT_EQ(login_from("10.0.0." + std::to_string(i), "a@example.com", "wrongpass").status, 401);
+        EXPECT_EQ(login_from("10.0.0." + std::to_string(i), "a@example.com", "wrongpass").status,
+                  401);
     EXPECT_EQ(login_from("10.0.0.99", "a@example.com", "guess").status, 429);
-    EXPECT_EQ(login_from("10.0.0.99", "A@Example.com", "guess").status, 429) << "the account, whatever its case";
+    EXPECT_EQ(login_from("10.0.0.99", "A@Example.com", "guess").status, 429)
+        << "the account, whatever its case";
 }
 
 TEST_P(LoginLimit, TheClientLimitHoldsAcrossAccounts) {
     register_user("mine@example.com");
     for (int i = 0; i < 5; ++i)
-        EXPECT_EQ(login_from("10.0.0.1", "user" + std::to_string(i) + "@example.com", "guess").status, 401);
+        EXPECT_EQ(
+            login_from("10.0.0.1", "user" + std::to_string(i) + "@example.com", "guess").status,
+            401);
     EXPECT_EQ(login_from("10.0.0.1", "other@example.com", "guess").status, 429);
     EXPECT_EQ(login_from("10.0.0.1", "mine@example.com", "secret123").status, 429);
-    EXPECT_EQ(login_from("10.0.0.2", "mine@example.com", "secret123").status, 200) << "another address is not blocked";
+    EXPECT_EQ(login_from("10.0.0.2", "mine@example.com", "secret123").status, 200)
+        << "another address is not blocked";
 }
 
 TEST_P(LoginLimit, ASuccessClearsOnlyItsOwnAccountsFailures) {
@@ -74,7 +80,8 @@ TEST_P(LoginLimit, ASuccessClearsItsAccountsFailures) {
 TEST_P(LoginLimit, AHundredParallelGuessesVerifyNoMoreThanTheLimit) {
     register_user("a@example.com");
     const auto answers = testing_support::at_once(
-        sut.service.app(), client, std::vector<std::string>(100, "username=a@example.com&password=wrongpass"));
+        sut.service.app(), client,
+        std::vector<std::string>(100, "username=a@example.com&password=wrongpass"));
     ASSERT_EQ(answers.size(), 100u);
     int verified = 0, limited = 0;
     for (const auto& [status, text] : answers) {
@@ -87,7 +94,8 @@ TEST_P(LoginLimit, AHundredParallelGuessesVerifyNoMoreThanTheLimit) {
 
 TEST_P(LoginLimit, AHundredParallelGuessesOnManyAccountsVerifyNoMoreThanTheClientLimit) {
     std::vector<std::string> forms;
-    for (int i = 0; i < 100; ++i) forms.push_back("username=u" + std::to_string(i) + "@example.com&password=guess");
+    for (int i = 0; i < 100; ++i)
+        forms.push_back("username=u" + std::to_string(i) + "@example.com&password=guess");
     const auto answers = testing_support::at_once(sut.service.app(), client, forms);
     ASSERT_EQ(answers.size(), 100u);
     int verified = 0;
@@ -99,7 +107,10 @@ TEST_P(LoginLimit, AnAttemptThatEndsOtherwiseCountsNothing) {
     register_user("a@example.com");
     // Refused before its password is looked at (bad grant_type): no failure recorded.
     for (int i = 0; i < 5; ++i)
-        EXPECT_EQ(client.post_form("/auth/token", "grant_type=x&username=a@example.com&password=wrong").status, 422);
+        EXPECT_EQ(
+            client.post_form("/auth/token", "grant_type=x&username=a@example.com&password=wrong")
+                .status,
+            422);
     EXPECT_EQ(login("a@example.com").status, 200);
 }
 

@@ -296,7 +296,8 @@ public:
     // transaction's statements) closes the open group first and has a Sync of its own.
     //
     // `deadline`: when the caller stops waiting (see Op::deadline).
-    core::Task<Result> execute(std::string_view sql, Params params, Clock::time_point deadline = Clock::time_point::max()) {
+    core::Task<Result> execute(std::string_view sql, Params params,
+                               Clock::time_point deadline = Clock::time_point::max()) {
         if (state_ != State::ready) throw unavailable("not connected");
         const TextParams text(params);
         auto it = prepared_.find(sql);
@@ -408,7 +409,6 @@ public:
     }
 
 private:
-
     DatabaseError send_failed() {
         const std::string why = PQerrorMessage(conn_);
         broken(why);
