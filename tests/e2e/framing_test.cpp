@@ -110,10 +110,15 @@ class WellFramed : public ::testing::Test {
     e2e::Server server;
 };
 
+// Sends `request` on `c` and reads the answer.
+std::optional<e2e::RawResponse> round_trip(Connection& c, const std::string& request) {
+    if (!c.send(request)) return std::nullopt;
+    return c.read_response();
+}
+
 TEST_F(WellFramed, Http10WithoutHostIsServed) {
     Connection c(server.port());
-    ASSERT_TRUE(c.send("GET /health HTTP/1.0\r\n\r\n"));
-    auto r = c.read_response();
+    auto r = round_trip(c, "GET /health HTTP/1.0\r\n\r\n");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200);
 }
@@ -123,15 +128,12 @@ TEST_F(WellFramed, ChunkedBodyInAnyCaseIsRead) {
     const std::string form = "username=a%40b.co&password=x";
     char size[16];
     std::snprintf(size, sizeof size, "%zx", form.size());
-    ASSERT_TRUE(
-        c.send("POST /auth/token HTTP/1.1\r\nHost: t\r\nTransfer-Encoding:  Chunked \r\n"
-               "Content-Type: application/x-www-form-urlencoded\r\n\r\n" +
-               std::string(size) + "\r\n" + form + "\r\n0\r\n\r\n"));
-    auto r = c.read_response();
+    auto r = round_trip(c, "POST /auth/token HTTP/1.1\r\nHost: t\r\nTransfer-Encoding:  Chunked \r\n"
+                         "Content-Type: application/x-www-form-urlencoded\r\n\r\n" +
+                             std::string(size) + "\r\n" + form + "\r\n0\r\n\r\n");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 401) << r->body;  // read whole and validated: no such user
-    ASSERT_TRUE(c.send("GET /health HTTP/1.1\r\nHost: t\r\n\r\n"));
-    auto next = c.read_response();
+    auto next = round_trip(c, "GET /health HTTP/1.1\r\nHost: t\r\n\r\n");
     ASSERT_TRUE(next);
     EXPECT_EQ(next->status, 200);
 }
@@ -139,15 +141,12 @@ TEST_F(WellFramed, ChunkedBodyInAnyCaseIsRead) {
 TEST_F(WellFramed, ExpectContinueGetsContinueThenTheAnswer) {
     Connection c(server.port());
     const std::string form = "username=a%40b.co&password=x";
-    ASSERT_TRUE(
-        c.send("POST /auth/token HTTP/1.1\r\nHost: t\r\nExpect: 100-Continue\r\n"
-               "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
-               std::to_string(form.size()) + "\r\n\r\n"));
-    auto cont = c.read_response();
+    auto cont = round_trip(c, "POST /auth/token HTTP/1.1\r\nHost: t\r\nExpect: 100-Continue\r\n"
+                            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+                                std::to_string(form.size()) + "\r\n\r\n");
     ASSERT_TRUE(cont);
     EXPECT_EQ(cont->status, 100);
-    ASSERT_TRUE(c.send(form));
-    auto r = c.read_response();
+    auto r = round_trip(c, form);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 401);
 }
