@@ -52,6 +52,18 @@ constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 
 namespace {
 
+// Logs what ended a task, with what it said (nothing if it ended normally).
+void log_exception(const char* what_ended, std::exception_ptr e) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        core::log::error(what_ended, {{"error", ex.what()}});
+    } catch (...) {
+        core::log::error(what_ended);
+    }
+}
+
 bool is_disconnect(const beast::error_code& ec) {
     return ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
            ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor ||  // closed: timed out
@@ -369,9 +381,8 @@ core::Task<void> accept_loop(Worker& w) {
         }
         beast::error_code ignored;  // Nagle off is an optimisation; a socket that refuses it still works
         socket.set_option(tcp::no_delay(true), ignored);
-        core::spawn(serve_connection(w, std::move(socket)), [](std::exception_ptr e) {
-            if (e) core::log::error("connection ended by an exception");
-        });
+        core::spawn(serve_connection(w, std::move(socket)),
+                    [](std::exception_ptr e) { log_exception("connection ended by an exception", e); });
     }
     w.accepting = false;
     w.finish_if_drained();
@@ -492,7 +503,9 @@ void Server::run() {
         w.thread = std::thread([&w, index] {
             // Named, so that top -H and /proc/<pid>/task tell the loops from the hashing pool.
             pthread_setname_np(pthread_self(), ("items-loop-" + std::to_string(index)).c_str());
-            core::spawn(accept_loop(w), [](std::exception_ptr) {});
+            core::spawn(accept_loop(w), [](std::exception_ptr e) {
+                log_exception("the accept loop ended by an exception; this thread accepts no more", e);
+            });
             w.ioc.run();
             const bool drained = w.connections.empty();
             w.state.reset();
