@@ -17,25 +17,15 @@ LoginLimiter::Attempt::Attempt(Attempt&& other) noexcept
       client_(std::move(other.client_)) {}
 
 LoginLimiter::Attempt::~Attempt() {
-    if (limiter_) limiter_->finish(account_, client_, false, Clock::now());
+    if (limiter_) limiter_->finish(account_, client_, Outcome::undecided, Clock::now());
 }
 
 void LoginLimiter::Attempt::failed() {
-    if (auto* l = std::exchange(limiter_, nullptr)) l->finish(account_, client_, true, Clock::now());
+    if (auto* l = std::exchange(limiter_, nullptr)) l->finish(account_, client_, Outcome::failed, Clock::now());
 }
 
 void LoginLimiter::Attempt::succeeded() {
-    auto* l = std::exchange(limiter_, nullptr);
-    if (!l) return;
-    std::lock_guard lock(l->mutex_);
-    if (auto it = l->accounts_.find(account_); it != l->accounts_.end()) {
-        it->second.failures.clear();
-        if (--it->second.pending == 0) l->accounts_.erase(it);
-    }
-    if (auto it = l->clients_.find(client_); it != l->clients_.end()) {
-        --it->second.pending;
-        if (it->second.pending == 0 && it->second.failures.empty()) l->clients_.erase(it);
-    }
+    if (auto* l = std::exchange(limiter_, nullptr)) l->finish(account_, client_, Outcome::succeeded, Clock::now());
 }
 
 void LoginLimiter::forget_old(Record& r, Clock::time_point now) const {
@@ -80,7 +70,7 @@ std::variant<LoginLimiter::Attempt, std::chrono::seconds> LoginLimiter::reserve(
     return Attempt(this, std::move(account), std::move(client));
 }
 
-void LoginLimiter::finish(const std::string& account, const std::string& client, bool failed,
+void LoginLimiter::finish(const std::string& account, const std::string& client, Outcome outcome,
                           Clock::time_point now) {
     std::lock_guard lock(mutex_);
     for (auto [table, key, limit] : {std::tuple{&accounts_, &account, limits_.per_account},
@@ -89,7 +79,8 @@ void LoginLimiter::finish(const std::string& account, const std::string& client,
         if (it == table->end()) continue;
         Record& r = it->second;
         --r.pending;
-        if (failed) {
+        if (outcome == Outcome::succeeded && table == &accounts_) r.failures.clear();  // its own account only
+        if (outcome == Outcome::failed) {
             forget_old(r, now);
             r.failures.push_back(now);
             while (r.failures.size() > limit) r.failures.pop_front();

@@ -70,7 +70,10 @@ private:
                                              Clock::time_point now);
     void forget_old(Record& r, Clock::time_point now) const;
     void sweep(Table& table, Clock::time_point now);
-    void finish(const std::string& account, const std::string& client, bool failed, Clock::time_point now);
+    enum class Outcome { failed, succeeded, undecided };
+    // Ends a reserved attempt: a failure counts against both, a success clears its
+    // account's failures, an undecided one only frees its reservation.
+    void finish(const std::string& account, const std::string& client, Outcome outcome, Clock::time_point now);
 
     Limits limits_;
     std::mutex mutex_;

@@ -22,13 +22,13 @@ std::string take(std::uint8_t* out, std::size_t length) {
     return std::string(reinterpret_cast<const char*>(out), length);
 }
 
+}  // namespace
+
 bool is_ascii(std::string_view s) {
     for (char c : s)
         if (static_cast<unsigned char>(c) >= 0x80) return false;
     return true;
 }
-
-}  // namespace
 
 std::optional<std::string> utf8_nfc(std::string_view s) {
     if (is_ascii(s)) return std::string(s);  // ASCII is its own NFC

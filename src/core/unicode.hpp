@@ -8,6 +8,10 @@
 
 namespace core {
 
+// True if every byte of `s` is ASCII (then it is valid UTF-8 in NFC, and its own
+// replacement-free text).
+bool is_ascii(std::string_view s);
+
 // `s` in Unicode Normalization Form C; nullopt if `s` is not valid UTF-8.
 std::optional<std::string> utf8_nfc(std::string_view s);
 

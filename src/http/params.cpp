@@ -1,8 +1,7 @@
 #include "http/params.hpp"
 
-#include <algorithm>
-
 #include "core/json_text.hpp"
+#include "core/unicode.hpp"
 
 namespace http::detail {
 
@@ -11,8 +10,7 @@ namespace {
 // Text fields as Starlette reads them: bytes that are not UTF-8 become U+FFFD, so that
 // what reaches a model (and a database) is always valid text.
 std::string as_text(std::string s) {
-    if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) return s;
-    return core::utf8_sanitized(s);
+    return core::is_ascii(s) ? s : core::utf8_sanitized(s);
 }
 
 }  // namespace

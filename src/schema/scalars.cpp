@@ -5,7 +5,6 @@
 
 #include <boost/json/stream_parser.hpp>
 #include <cctype>
-#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <memory>
@@ -236,11 +235,7 @@ bool case_insensitive_mailbox(std::string_view local) {
 // letters and dots to ASCII, NFC), checked as IDNA 2008 and turned back into Unicode.
 // Empty with `problem` set if it cannot be.
 std::string normalized_domain(std::string_view domain, std::string& problem) {
-    if (std::all_of(domain.begin(), domain.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
-        std::string lower(domain);
-        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        return lower;
-    }
+    if (core::is_ascii(domain)) return core::utf8_lower(domain);  // UTS #46 on ASCII: lower case
     const std::string text(domain);
     char* ascii = nullptr;
     int rc = idn2_to_ascii_8z(text.c_str(), &ascii, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
