@@ -21,7 +21,7 @@ http::Routes auth_routes() {
                     auto hash = co_await passwords.hash(in->password);
                     auto user = co_await users::create(*db, in->email, std::move(hash));
                     if (!user) throw http::HttpError{400, "Email already registered", {}};
-                    co_return UserRead{user->email, user->id, user->is_active};
+                    co_return UserRead{user->email, user->id.value, user->is_active};
                 });
 
     routes.post("/token", {.summary = "Login"},
@@ -56,7 +56,7 @@ http::Routes auth_routes() {
                         auto rehashed = co_await passwords.hash(form->password);
                         co_await users::set_password_hash(*db, user->id, std::move(rehashed));
                     }
-                    co_return Token{tokens->issue(user->id), "bearer"};
+                    co_return Token{tokens->issue(user->id.value), "bearer"};
                 });
 
     return routes;

@@ -67,38 +67,17 @@ std::int64_t token_subject(const http::RequestContext& ctx) {
     return *id;
 }
 
-void document_bearer(boost::json::object& operation) {
-    operation["security"] = boost::json::array{boost::json::object{{"OAuth2PasswordBearer", boost::json::array{}}}};
-}
-
 }  // namespace
 
 core::Task<CurrentUser> CurrentUser::resolve(http::RequestContext& ctx) {
-    const std::int64_t id = token_subject(ctx);
-    CurrentUser me{id, core::start(users::find_by_id(*state_of(ctx).database, id))};
-    if (ctx.request.method != "GET") co_await me.finalize();
-    co_return me;
-}
-
-core::Task<users::UserRecord> CurrentUser::user() const {
-    auto user = co_await lookup;
+    const UserId id{token_subject(ctx)};
+    auto user = co_await users::find_by_id(*state_of(ctx).database, id);
     if (!user || !user->is_active) throw invalid_credentials();
-    co_return std::move(*user);
+    co_return CurrentUser{id, std::move(user->email), user->is_active};
 }
 
-core::Task<void> CurrentUser::finalize() const { co_await user(); }
-
-void CurrentUser::document(boost::json::object& operation, schema::Definitions&) { document_bearer(operation); }
-
-core::Task<TokenUser> TokenUser::resolve(http::RequestContext& ctx) {
-    co_return TokenUser{token_subject(ctx), state_of(ctx).database.get()};
+void CurrentUser::document(boost::json::object& operation, schema::Definitions&) {
+    operation["security"] = boost::json::array{boost::json::object{{"OAuth2PasswordBearer", boost::json::array{}}}};
 }
-
-core::Task<void> TokenUser::check_unhandled() const {
-    const auto user = co_await users::find_by_id(*database, id);
-    if (!user || !user->is_active) throw invalid_credentials();
-}
-
-void TokenUser::document(boost::json::object& operation, schema::Definitions&) { document_bearer(operation); }
 
 }  // namespace api

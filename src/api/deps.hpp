@@ -10,7 +10,6 @@
 #include "api/login_limiter.hpp"
 #include "api/users_repository.hpp"
 #include "config/settings.hpp"
-#include "core/future.hpp"
 #include "db/database.hpp"
 #include "http/app.hpp"
 #include "schema/codec.hpp"
@@ -89,37 +88,14 @@ struct LoginGuard {
     static void extract(http::RequestContext& ctx, LoginGuard& out, schema::Errors&);
 };
 
-// The user the bearer token names, active and existing; otherwise 401, as the
-// original's get_current_user. The token is checked at once; the user's row is looked
-// up without waiting, so that on a read route the lookup and the handler's own
-// statement share one round trip: the route framework then awaits the check before
-// anything is answered (finalize). On other routes the check completes before the
-// handler runs, so nothing is written for a user who is gone or inactive.
+// The user the bearer token names, existing and active; otherwise 401, as the original's
+// get_current_user. Resolved before the handler runs, whatever the method.
 struct CurrentUser {
-    std::int64_t id = 0;  // from the token
-    core::Future<std::optional<users::UserRecord>> lookup;
-
-    // The user's row; throws 401 if the user is gone or inactive.
-    core::Task<users::UserRecord> user() const;
-    core::Task<void> finalize() const;
+    UserId id;
+    std::string email;
+    bool is_active = true;
 
     static core::Task<CurrentUser> resolve(http::RequestContext& ctx);
-    static void document(boost::json::object& operation, schema::Definitions& defs);
-};
-
-// The user a valid bearer token names, for a route whose own statement checks that the
-// user exists and is active, in the same round trip (POST /items/ inserts only for an
-// active owner): the handler throws invalid_credentials() when its statement finds no
-// such user, so nothing is written for them. When the request is invalid and the handler
-// does not run, the user is looked up after all, so that a 401 still wins over the 422
-// as when the user is checked first.
-struct TokenUser {
-    std::int64_t id = 0;  // from the token
-    db::Database* database = nullptr;
-
-    core::Task<void> check_unhandled() const;
-
-    static core::Task<TokenUser> resolve(http::RequestContext& ctx);
     static void document(boost::json::object& operation, schema::Definitions& defs);
 };
 

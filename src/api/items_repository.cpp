@@ -29,8 +29,8 @@ db::Value text_or_null(const std::optional<Str<0, 10000>>& s) {
 
 // Ids arrive as 64-bit integers; PostgreSQL's columns are 32-bit, and a larger
 // parameter must find nothing rather than fail: hence CAST($n AS BIGINT).
-// The owner is checked in the same statement (one round trip instead of two, and no
-// moment between the check and the write): a user who is gone or inactive inserts nothing.
+// The owner is checked again in the statement itself, so that a user deleted or
+// deactivated since the request's check inserts nothing (instead of a foreign-key error).
 constexpr const char* kCreate =
     "INSERT INTO items (title, description, owner_id) "
     "SELECT $1, $2, id FROM users WHERE id = CAST($3 AS BIGINT) AND is_active "
@@ -52,29 +52,29 @@ constexpr const char* kDelete = "DELETE FROM items WHERE id = CAST($1 AS BIGINT)
 
 }  // namespace
 
-core::Task<std::optional<ItemRead>> create(db::Database& db, std::int64_t owner, const ItemCreate& in) {
-    db::Params params{std::string(in.title), text_or_null(in.description), owner};
+core::Task<std::optional<ItemRead>> create(db::Database& db, UserId owner, const ItemCreate& in) {
+    db::Params params{std::string(in.title), text_or_null(in.description), owner.value};
     co_return first(co_await db.query(kCreate, std::move(params)));
 }
 
-core::Task<std::vector<ItemRead>> list(db::Database& db, std::int64_t owner, std::int64_t skip, std::int64_t limit) {
-    db::Params params{owner, limit, skip};
+core::Task<std::vector<ItemRead>> list(db::Database& db, UserId owner, std::int64_t skip, std::int64_t limit) {
+    db::Params params{owner.value, limit, skip};
     co_return items_of(co_await db.query(kList, std::move(params)));
 }
 
-core::Task<std::vector<ItemRead>> all_of(db::Database& db, std::int64_t owner) {
-    db::Params params{owner};
+core::Task<std::vector<ItemRead>> all_of(db::Database& db, UserId owner) {
+    db::Params params{owner.value};
     co_return items_of(co_await db.query(kAll, std::move(params)));
 }
 
-core::Task<std::optional<ItemRead>> get(db::Database& db, std::int64_t owner, std::int64_t id) {
-    db::Params params{id, owner};
+core::Task<std::optional<ItemRead>> get(db::Database& db, UserId owner, ItemId id) {
+    db::Params params{id.value, owner.value};
     co_return first(co_await db.query(kGet, std::move(params)));
 }
 
-core::Task<std::optional<ItemRead>> update(db::Database& db, std::int64_t owner, std::int64_t id, const ItemUpdate& in) {
-    db::Params params{id,
-                      owner,
+core::Task<std::optional<ItemRead>> update(db::Database& db, UserId owner, ItemId id, const ItemUpdate& in) {
+    db::Params params{id.value,
+                      owner.value,
                       in.title.present,
                       in.title.present ? db::Value(std::string(in.title.value)) : db::Value(nullptr),
                       in.description.present,
@@ -82,8 +82,8 @@ core::Task<std::optional<ItemRead>> update(db::Database& db, std::int64_t owner,
     co_return first(co_await db.query(kUpdate, std::move(params)));
 }
 
-core::Task<bool> remove(db::Database& db, std::int64_t owner, std::int64_t id) {
-    db::Params params{id, owner};
+core::Task<bool> remove(db::Database& db, UserId owner, ItemId id) {
+    db::Params params{id.value, owner.value};
     co_return (co_await db.query(kDelete, std::move(params))).affected > 0;
 }
 

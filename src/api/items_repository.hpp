@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "api/ids.hpp"
 #include "api/models.hpp"
 #include "core/task.hpp"
 #include "db/database.hpp"
@@ -13,13 +14,13 @@
 namespace api::items {
 
 // Nothing (and nothing written) when the owner is gone or inactive.
-core::Task<std::optional<ItemRead>> create(db::Database& db, std::int64_t owner, const ItemCreate& in);
+core::Task<std::optional<ItemRead>> create(db::Database& db, UserId owner, const ItemCreate& in);
 // The owner's items ordered by id.
-core::Task<std::vector<ItemRead>> list(db::Database& db, std::int64_t owner, std::int64_t skip, std::int64_t limit);
-core::Task<std::vector<ItemRead>> all_of(db::Database& db, std::int64_t owner);
-core::Task<std::optional<ItemRead>> get(db::Database& db, std::int64_t owner, std::int64_t id);
+core::Task<std::vector<ItemRead>> list(db::Database& db, UserId owner, std::int64_t skip, std::int64_t limit);
+core::Task<std::vector<ItemRead>> all_of(db::Database& db, UserId owner);
+core::Task<std::optional<ItemRead>> get(db::Database& db, UserId owner, ItemId id);
 // Changes only the fields `in` carries, in one statement.
-core::Task<std::optional<ItemRead>> update(db::Database& db, std::int64_t owner, std::int64_t id, const ItemUpdate& in);
-core::Task<bool> remove(db::Database& db, std::int64_t owner, std::int64_t id);
+core::Task<std::optional<ItemRead>> update(db::Database& db, UserId owner, ItemId id, const ItemUpdate& in);
+core::Task<bool> remove(db::Database& db, UserId owner, ItemId id);
 
 }  // namespace api::items

@@ -11,7 +11,7 @@ using http::Path;
 using http::Query;
 
 namespace {
-using ItemId = Path<std::int64_t, "item_id">;
+using ItemPath = Path<std::int64_t, "item_id">;
 
 http::HttpError item_not_found() { return http::HttpError{404, "Item not found", {}}; }
 }  // namespace
@@ -20,7 +20,7 @@ http::Routes items_routes() {
     http::Routes routes("/items", {"items"});
 
     routes.post("/", {.summary = "Create Item", .status = 201},
-                [](Body<ItemCreate> in, TokenUser me, Db db) -> Task<ItemRead> {
+                [](Body<ItemCreate> in, CurrentUser me, Db db) -> Task<ItemRead> {
                     auto item = co_await items::create(*db, me.id, *in);
                     if (!item) throw invalid_credentials();
                     co_return std::move(*item);
@@ -31,22 +31,22 @@ http::Routes items_routes() {
                    co_return co_await items::list(*db, me.id, page->skip->value, page->limit->value);
                });
 
-    routes.get("/{item_id}", {.summary = "Read Item"}, [](ItemId id, CurrentUser me, Db db) -> Task<ItemRead> {
-        auto item = co_await items::get(*db, me.id, *id);
+    routes.get("/{item_id}", {.summary = "Read Item"}, [](ItemPath id, CurrentUser me, Db db) -> Task<ItemRead> {
+        auto item = co_await items::get(*db, me.id, ItemId{*id});
         if (!item) throw item_not_found();
         co_return std::move(*item);
     });
 
     routes.patch("/{item_id}", {.summary = "Update Item"},
-                 [](ItemId id, Body<ItemUpdate> in, CurrentUser me, Db db) -> Task<ItemRead> {
-                     auto item = co_await items::update(*db, me.id, *id, *in);
+                 [](ItemPath id, Body<ItemUpdate> in, CurrentUser me, Db db) -> Task<ItemRead> {
+                     auto item = co_await items::update(*db, me.id, ItemId{*id}, *in);
                      if (!item) throw item_not_found();
                      co_return std::move(*item);
                  });
 
     routes.del("/{item_id}", {.summary = "Delete Item", .status = 204},
-               [](ItemId id, CurrentUser me, Db db) -> Task<void> {
-                   if (!co_await items::remove(*db, me.id, *id)) throw item_not_found();
+               [](ItemPath id, CurrentUser me, Db db) -> Task<void> {
+                   if (!co_await items::remove(*db, me.id, ItemId{*id})) throw item_not_found();
                });
 
     return routes;

@@ -10,17 +10,17 @@ constexpr const char* kColumns = "id, email, hashed_password, is_active";
 std::optional<UserRecord> first(db::Result r) {
     if (r.empty()) return std::nullopt;
     db::Row& row = r.rows.front();
-    return UserRecord{row.get<std::int64_t>(0), row.take<std::string>(1), row.take<std::string>(2),
+    return UserRecord{UserId{row.get<std::int64_t>(0)}, row.take<std::string>(1), row.take<std::string>(2),
                       row.get<std::optional<bool>>(3).value_or(false)};
 }
 
 }  // namespace
 
-core::Task<std::optional<UserRecord>> find_by_id(db::Database& db, std::int64_t id) {
+core::Task<std::optional<UserRecord>> find_by_id(db::Database& db, UserId id) {
     // CAST: ids arrive as 64-bit integers; PostgreSQL's column is 32-bit, and a larger
     // parameter must find nothing rather than fail.
     static const std::string sql = std::string("SELECT ") + kColumns + " FROM users WHERE id = CAST($1 AS BIGINT)";
-    db::Params params{id};
+    db::Params params{id.value};
     co_return first(co_await db.query(sql, std::move(params)));
 }
 
@@ -50,13 +50,13 @@ core::Task<std::optional<UserRecord>> create(db::Database& db, std::string email
     co_return std::nullopt;
 }
 
-core::Task<void> set_password_hash(db::Database& db, std::int64_t id, std::string hashed_password) {
-    db::Params params{std::move(hashed_password), id};
+core::Task<void> set_password_hash(db::Database& db, UserId id, std::string hashed_password) {
+    db::Params params{std::move(hashed_password), id.value};
     co_await db.query("UPDATE users SET hashed_password = $1 WHERE id = CAST($2 AS BIGINT)", std::move(params));
 }
 
-core::Task<bool> remove(db::Database& db, std::int64_t id) {
-    db::Params params{id};
+core::Task<bool> remove(db::Database& db, UserId id) {
+    db::Params params{id.value};
     const auto r = co_await db.query("DELETE FROM users WHERE id = CAST($1 AS BIGINT)", std::move(params));
     co_return r.affected > 0;
 }

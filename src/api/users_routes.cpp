@@ -13,18 +13,16 @@ http::Routes users_routes() {
     http::Routes routes("/users", {"users"});
 
     routes.get("/me", {.summary = "Read Current User"}, [](CurrentUser me, Db db) -> Task<UserReadWithItems> {
-        // The items' statement goes out before the user's row is awaited: one round trip.
         // (Awaited before the braces: g++ 12 mishandles co_await inside an aggregate initializer.)
         auto owned = co_await items::all_of(*db, me.id);
-        const auto user = co_await me.user();
-        co_return UserReadWithItems{user.email, user.id, user.is_active, std::move(owned)};
+        co_return UserReadWithItems{std::move(me.email), me.id.value, me.is_active, std::move(owned)};
     });
 
     routes.get("/{user_id}", {.summary = "Read User"},
                [](Path<std::int64_t, "user_id"> user_id, CurrentUser, Db db) -> Task<UserRead> {
-                   const auto user = co_await users::find_by_id(*db, *user_id);
+                   const auto user = co_await users::find_by_id(*db, UserId{*user_id});
                    if (!user) throw http::HttpError{404, "User not found", {}};
-                   co_return UserRead{user->email, user->id, user->is_active};
+                   co_return UserRead{user->email, user->id.value, user->is_active};
                });
 
     // Beyond the original: their items go too (the original answers 500 on PostgreSQL).

@@ -11,7 +11,6 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <exception>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -61,19 +60,6 @@ concept Dependency = requires(RequestContext& ctx) {
 template <class P>
 concept Documented = requires(boost::json::object& op, schema::Definitions& defs) { P::document(op, defs); };
 
-template <class P>
-concept Finalized = requires(P& p) {
-    { p.finalize() } -> std::same_as<core::Task<void>>;
-};
-
-// A dependency whose check the handler makes itself (in its own statement) is checked
-// instead when the handler does not run because the request is invalid, so that its
-// error wins over the validation errors, as for dependencies checked first.
-template <class P>
-concept CheckedByHandler = requires(const P& p) {
-    { p.check_unhandled() } -> std::same_as<core::Task<void>>;
-};
-
 // Awaits step(argument) for each of the handler's arguments that `step` takes, in order.
 template <std::size_t I = 0, class Args, class Step>
 core::Task<void> await_each(Args& args, Step step) {
@@ -93,15 +79,8 @@ void extract_parameters(RequestContext& ctx, Args& args, schema::Errors& e, std:
         ...);
 }
 
-// The handler gets the parameters moved, but a copy of those still to be finalized.
-template <class P>
-P pass(P& arg) {
-    if constexpr (Finalized<P>)
-        return arg;
-    else
-        return std::move(arg);
-}
-
+// Extract, call, encode. Dependencies are resolved first, in order: their errors (a 401)
+// win over the validation errors of the other parameters, as in FastAPI.
 template <class F>
 core::Task<Response> invoke(const F& fn, int status, RequestContext& ctx) {
     using Traits = handler_traits<F>;
@@ -112,38 +91,18 @@ core::Task<Response> invoke(const F& fn, int status, RequestContext& ctx) {
     co_await await_each(args, [&]<Dependency P>(P& p) -> core::Task<void> { p = co_await P::resolve(ctx); });
     schema::Errors errors;
     extract_parameters(ctx, args, errors, std::make_index_sequence<std::tuple_size_v<Args>>{});
+    if (!errors.empty()) throw RequestValidationError{errors.take()};
 
-    std::exception_ptr failure;
-    std::optional<Response> response;
-    if (!errors.empty()) {
-        try {
-            co_await await_each(args, []<CheckedByHandler P>(P& p) { return p.check_unhandled(); });
-            failure = std::make_exception_ptr(RequestValidationError{errors.take()});
-        } catch (...) {
-            failure = std::current_exception();
-        }
+    auto task = std::apply([&](auto&... a) { return fn(std::move(a)...); }, args);
+    if constexpr (std::is_same_v<R, Response>) {
+        co_return co_await std::move(task);
+    } else if constexpr (std::is_void_v<R>) {
+        co_await std::move(task);
+        co_return Response::empty(status);
     } else {
-        try {
-            auto task = std::apply([&](auto&... a) { return fn(pass(a)...); }, args);
-            if constexpr (std::is_same_v<R, Response>) {
-                response = co_await std::move(task);
-            } else if constexpr (std::is_void_v<R>) {
-                co_await std::move(task);
-                response = Response::empty(status);
-            } else {
-                const R value = co_await std::move(task);
-                response = Response::json(status, schema::to_json(value));
-            }
-        } catch (...) {
-            failure = std::current_exception();
-        }
+        const R value = co_await std::move(task);
+        co_return Response::json(status, schema::to_json(value));
     }
-    // A dependency may finish its check after the handler (CurrentUser on a read route,
-    // whose user lookup shares a round trip with the handler's own statement); its error
-    // then replaces whatever the handler answered.
-    co_await await_each(args, []<Finalized P>(P& p) { return p.finalize(); });
-    if (failure) std::rethrow_exception(failure);
-    co_return std::move(*response);
 }
 
 template <class F>

@@ -164,51 +164,7 @@ TEST_P(Items, EveryRouteNeedsAToken) {
     }
 }
 
-// The user check of a read route shares a round trip with the read itself; its 401 must
-// still win over whatever the read found.
-TEST_P(Items, ReadsOfAUserWhoIsGoneOrInactiveAre401WhateverTheyFind) {
-    create(R"({"title": "t"})");
-    sql("UPDATE users SET is_active = $1", {false});
-    for (const auto& r : {client.get("/items/1", bearer(token)), client.get("/items/999", bearer(token)),
-                          client.get("/items/", bearer(token)), client.get("/items/?limit=0", bearer(token)),
-                          client.get("/users/1", bearer(token)), client.get("/users/me", bearer(token))}) {
-        EXPECT_EQ(r.status, 401) << r.body;
-        EXPECT_EQ(r.body, R"({"detail":"Could not validate credentials"})");
-    }
-    sql("DELETE FROM users");
-    EXPECT_EQ(client.get("/items/1", bearer(token)).status, 401);
-}
-
-TEST_P(Items, WritesOfAnInactiveUserAre401AndChangeNothing) {
-    create(R"({"title": "t"})");
-    sql("UPDATE users SET is_active = $1", {false});
-    for (const auto& r : {create(R"({"title": "new"})"), client.patch("/items/1", R"({"title": "changed"})", bearer(token)),
-                          client.del("/items/1", bearer(token))}) {
-        EXPECT_EQ(r.status, 401) << r.body;
-        EXPECT_EQ(r.body, R"({"detail":"Could not validate credentials"})");
-    }
-    EXPECT_EQ(sql("SELECT COUNT(*) FROM items").rows.at(0).get<std::int64_t>(0), 1);
-    EXPECT_EQ(sql("SELECT title FROM items").rows.at(0).get<std::string>(0), "t");
-}
-
-// POST /items/ checks its owner in the INSERT itself; the answers are those of a check
-// made first: 401 for a user who is gone or inactive, even when the body is invalid too.
-TEST_P(Items, CreateChecksItsOwnerFirstWhateverTheBody) {
-    create(R"({"title": "t"})");
-    sql("UPDATE users SET is_active = $1", {false});
-    for (const char* body : {R"({"title": ""})", "{}", "not json"}) {
-        const auto r = create(body);
-        EXPECT_EQ(r.status, 401) << body << ": " << r.body;
-        EXPECT_EQ(r.body, R"({"detail":"Could not validate credentials"})");
-    }
-    sql("UPDATE users SET is_active = $1", {true});
-    EXPECT_EQ(create(R"({"title": ""})").status, 422);
-    sql("DELETE FROM items");
-    sql("DELETE FROM users");
-    EXPECT_EQ(create(R"({"title": "new"})").status, 401);
-    EXPECT_EQ(create("{}").status, 401);
-    EXPECT_EQ(sql("SELECT COUNT(*) FROM items").rows.at(0).get<std::int64_t>(0), 0);
-}
+// Gone or inactive users: current_user_test.cpp, for every protected route.
 
 INSTANTIATE_TEST_SUITE_P(Backends, Items, ::testing::ValuesIn(testing_support::backends()),
                          testing_support::backend_name);
