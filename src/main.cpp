@@ -16,23 +16,6 @@ namespace {
 
 constexpr int kBadSetting = 2;
 
-constexpr const char* kSettingsHelp = R"(
-Settings come from the environment, then from the .env file (the environment wins):
-  DATABASE_URL   sqlite:///./data/app.db (default), sqlite:////abs/path.db, sqlite:///:memory:
-  HOST, PORT     where to listen (127.0.0.1, 8000); PORT=0 picks a free port
-  THREADS        event-loop threads (one per core)
-  APP_ENV        development (default) or production
-  SECRET_KEY, ALGORITHM, ACCESS_TOKEN_EXPIRE_MINUTES   token signing (HS256, 30)
-  LOG_LEVEL, LOG_FORMAT                                info, json | text
-  HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, SHUTDOWN_TIMEOUT  seconds (10, 5, 10)
-  DB_POOL_SIZE, DB_POOL_TIMEOUT, DB_STATEMENT_TIMEOUT  PostgreSQL pool (4 per thread, 5 s, 30 s)
-  DB_RESPONSE_TIMEOUT, HEALTH_TIMEOUT                  client-side deadlines (statement + 5 s, 2 s)
-  PASSWORD_HASH_THREADS, PASSWORD_HASH_QUEUE           hashing pool (half the cores, 64)
-  PASSWORD_HASH_NICE                                   hashing threads' niceness (0)
-  LOGIN_MAX_FAILURES, LOGIN_FAILURE_WINDOW             failed logins per account (5 per 60 s)
-  LOGIN_MAX_FAILURES_PER_CLIENT                        failed logins per client address (50)
-See README.md for the full table.)";
-
 config::Settings load(const std::string& env_file) {
     return config::load_settings(config::merged_environment(config::read_env_file(env_file)));
 }
@@ -64,6 +47,7 @@ int serve(const std::string& env_file) {
     options.header_timeout = settings.header_timeout;
     options.keepalive_timeout = settings.keepalive_timeout;
     options.shutdown_timeout = settings.shutdown_timeout;
+    options.thread_name = "items-loop-";
     http::Server server(service.app(), options, service.worker_init());
     server.run();
     return 0;
@@ -72,10 +56,11 @@ int serve(const std::string& env_file) {
 int migrate(const std::string& env_file, const std::string& action) {
     const config::Settings settings = load(env_file);
     core::log::configure(settings.log_level, settings.log_format);
-    api::Service service(settings);
+    // The database alone: no routes, no hashing threads.
+    const auto connector = api::open_database(settings);
     boost::asio::io_context ioc;
-    auto database = service.connector().open(ioc);
-    db::Migrator migrator(*database, db::migrations_for(service.connector().dialect()));
+    auto database = connector->open(ioc);
+    db::Migrator migrator(*database, db::migrations_for(connector->dialect()));
 
     if (action == "up") {
         const auto applied = core::run_until_complete(ioc, migrator.up());
@@ -96,7 +81,7 @@ int migrate(const std::string& env_file, const std::string& action) {
 
 int main(int argc, char** argv) {
     CLI::App cli{"items-api: the Users and Items REST API (a compiled drop-in for the FastAPI tutorial service)"};
-    cli.footer(kSettingsHelp);
+    cli.footer(config::settings_help());
     cli.require_subcommand(1);
     std::string env_file = ".env";
     cli.add_option("--env-file", env_file, "the .env file to read settings from")->capture_default_str();

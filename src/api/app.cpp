@@ -7,9 +7,6 @@
 namespace api {
 
 namespace {
-db::PoolOptions pool_options(const config::Settings& s) {
-    return {s.db_pool_size, s.db_pool_timeout, s.db_statement_timeout, s.db_response_timeout};
-}
 
 // A database that is down or saturated, or a full hashing queue, is the service being
 // unavailable (503), not a bug (500).
@@ -25,9 +22,28 @@ std::optional<http::Response> overload_errors(const std::exception& e, const htt
 }
 }  // namespace
 
+db::ConnectorOptions connector_options(const config::Settings& s) {
+    db::ConnectorOptions options;
+    options.size = s.db_pool_size;
+    options.acquire_timeout = s.db_pool_timeout;
+    options.statement_timeout = s.db_statement_timeout;
+    options.response_timeout = s.db_response_timeout;
+    options.application_name = "items-api";
+    options.temp_dir_prefix = "/tmp/items-api-";
+    options.thread_name_prefix = "items-";
+    return options;
+}
+
+std::unique_ptr<db::Connector> open_database(const config::Settings& settings) {
+    try {
+        return db::make_connector(settings.database, connector_options(settings));
+    } catch (const db::UnusableUrl& e) {
+        throw config::SettingsError("DATABASE_URL", e.what());
+    }
+}
+
 Service::Service(const config::Settings& settings)
-    : context_(std::make_unique<AppContext>(settings)),
-      connector_(db::make_connector(settings.database, pool_options(settings))) {
+    : context_(std::make_unique<AppContext>(settings)), connector_(open_database(settings)) {
     app_.on_exception(overload_errors);
     app_.include(auth_routes().take());
     app_.include(users_routes().take());

@@ -13,6 +13,10 @@ struct AppContext;
 
 namespace api {
 
+// The settings' database, as every command of the service opens it; a URL it cannot
+// serve is a config::SettingsError naming DATABASE_URL.
+std::unique_ptr<db::Connector> open_database(const config::Settings& settings);
+
 class Service {
 public:
     ~Service();

@@ -26,14 +26,6 @@ http::Routes auth_routes() {
 
     routes.post("/token", {.summary = "Login"},
                 [](Form<LoginForm> form, Db db, Passwords passwords, Tokens tokens, LoginGuard guard) -> Task<Token> {
-                    if (form->grant_type && *form->grant_type != "password") {
-                        schema::Errors e;
-                        auto in_body = e.at("body");
-                        auto at = e.at("grant_type");
-                        e.add("string_pattern_mismatch", "String should match pattern '^password$'",
-                              schema::detail::text_input(*form->grant_type), {{"pattern", "^password$"}});
-                        throw http::RequestValidationError{e.take()};
-                    }
                     // The username normalized as registration stores e-mails, if it is one.
                     schema::Email email(form->username);
                     schema::Errors ignored;

@@ -9,10 +9,16 @@ namespace api {
 AppContext::AppContext(const config::Settings& s)
     : settings(s),
       tokens(s.secret_key, s.algorithm, std::chrono::minutes(s.access_token_expire_minutes)),
-      hasher(s.hash_threads, s.hash_queue, s.hash_nice),
+      hasher(s.hash_threads, s.hash_queue, s.hash_nice, "items-hash"),
       login_limiter({s.login_max_failures, s.login_max_failures_per_client, s.login_failure_window}) {}
 
-ThreadState& state_of(const http::RequestContext& ctx) { return *static_cast<ThreadState*>(ctx.worker); }
+ThreadState& state_of(const http::RequestContext& ctx) {
+    // Checked: a route of this service served with another worker state (a test's, a
+    // second application's) is a programming error, said plainly rather than undefined.
+    auto* state = dynamic_cast<ThreadState*>(ctx.worker);
+    if (!state) throw std::logic_error("this service's routes need its ThreadState (api::Service::worker_init)");
+    return *state;
+}
 
 core::Task<std::string> Passwords::hash(std::string password) const {
     co_return co_await state->app->hasher.hash(*state->loop, std::move(password));

@@ -29,7 +29,7 @@ struct AppContext {
 };
 
 // Everything one event-loop thread owns for this service.
-struct ThreadState : http::WorkerState {
+struct ThreadState final : http::WorkerState {
     AppContext* app = nullptr;  // shared by all threads; its members are thread-safe
     boost::asio::io_context* loop = nullptr;
     std::unique_ptr<db::Database> database;

@@ -10,7 +10,7 @@ http::Routes health_routes() {
     routes.get("/health", {.summary = "Health Check"}, [](Db db, Settings settings) -> core::Task<http::Response> {
         bool up = true;
         try {
-            co_await db->query_within(settings->health_timeout, "SELECT 1");
+            co_await db->query_within(settings->health_timeout, db::reads("SELECT 1"));
         } catch (const std::exception& e) {
             core::log::warn("health check failed", {{"error", e.what()}});
             up = false;

@@ -35,14 +35,14 @@ constexpr const char* kCreate =
     "INSERT INTO items (title, description, owner_id) "
     "SELECT $1, $2, id FROM users WHERE id = CAST($3 AS BIGINT) AND is_active "
     "RETURNING id, title, description, owner_id";
-constexpr const char* kList =
+constexpr db::Statement kList = db::reads(
     "SELECT id, title, description, owner_id FROM items WHERE owner_id = CAST($1 AS BIGINT) "
-    "ORDER BY id LIMIT $2 OFFSET $3";
-constexpr const char* kAll =
-    "SELECT id, title, description, owner_id FROM items WHERE owner_id = CAST($1 AS BIGINT) ORDER BY id";
-constexpr const char* kGet =
+    "ORDER BY id LIMIT $2 OFFSET $3");
+constexpr db::Statement kAll = db::reads(
+    "SELECT id, title, description, owner_id FROM items WHERE owner_id = CAST($1 AS BIGINT) ORDER BY id");
+constexpr db::Statement kGet = db::reads(
     "SELECT id, title, description, owner_id FROM items "
-    "WHERE id = CAST($1 AS BIGINT) AND owner_id = CAST($2 AS BIGINT)";
+    "WHERE id = CAST($1 AS BIGINT) AND owner_id = CAST($2 AS BIGINT)");
 constexpr const char* kUpdate =
     "UPDATE items SET title = CASE WHEN $3 THEN $4 ELSE title END, "
     "description = CASE WHEN $5 THEN $6 ELSE description END "

@@ -71,7 +71,7 @@ BOOST_DESCRIBE_STRUCT(Token, (), (access_token, token_type))
 struct LoginForm {
     std::string username;
     SecretStr<> password;
-    std::optional<std::string> grant_type;
+    std::optional<schema::Exactly<"password">> grant_type;  // OAuth2PasswordRequestForm's pattern
     std::optional<std::string> scope;
     std::optional<std::string> client_id;
     std::optional<SecretStr<>> client_secret;

@@ -6,19 +6,13 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <thread>
+#include <type_traits>
 
 namespace config {
 
 namespace {
-
-constexpr const char* kNames[] = {
-    "DATABASE_URL", "HOST", "PORT", "THREADS", "APP_ENV", "SECRET_KEY", "ALGORITHM",
-    "ACCESS_TOKEN_EXPIRE_MINUTES", "LOG_LEVEL", "LOG_FORMAT", "HEADER_TIMEOUT",
-    "KEEPALIVE_TIMEOUT", "SHUTDOWN_TIMEOUT", "DB_POOL_SIZE", "DB_POOL_TIMEOUT", "DB_STATEMENT_TIMEOUT",
-    "PASSWORD_HASH_THREADS", "PASSWORD_HASH_QUEUE", "PASSWORD_HASH_NICE", "LOGIN_MAX_FAILURES", "LOGIN_FAILURE_WINDOW",
-    "LOGIN_MAX_FAILURES_PER_CLIENT", "DB_RESPONSE_TIMEOUT", "HEALTH_TIMEOUT",
-};
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -26,36 +20,7 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-const std::string* find(const Environment& env, std::string_view name) {
-    auto it = env.find(name);
-    return it == env.end() ? nullptr : &it->second;
-}
-
-long long integer(const Environment& env, const char* name, long long fallback, long long min, long long max) {
-    const std::string* raw = find(env, name);
-    if (!raw) return fallback;
-    const std::string_view text = trim(*raw);
-    long long value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || value < min || value > max)
-        throw SettingsError(name, "\"" + *raw + "\" is not a whole number from " + std::to_string(min) + " to " +
-                                      std::to_string(max));
-    return value;
-}
-
-// A number of seconds, fractions allowed ("0.5"), as milliseconds.
-std::chrono::milliseconds seconds_as_ms(const Environment& env, const char* name, std::chrono::milliseconds fallback,
-                                        double min) {
-    const std::string* raw = find(env, name);
-    if (!raw) return fallback;
-    const std::string_view text = trim(*raw);
-    double value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || value < min || value > 86400)
-        throw SettingsError(name, "\"" + *raw + "\" is not a number of seconds from " +
-                                      (min == 0 ? std::string("0") : std::string("0.001")) + " to 86400");
-    return std::chrono::milliseconds(static_cast<std::int64_t>(value * 1000 + 0.5));
-}
+std::string quoted(std::string_view raw) { return "\"" + std::string(raw) + "\""; }
 
 std::string generated_secret() {
     std::array<unsigned char, 32> bytes{};
@@ -70,7 +35,203 @@ std::string generated_secret() {
     return out;
 }
 
+// One setting: what is shown of it, and how its value (nullptr: unset) goes into Settings.
+// Settings read earlier are already in `s` (a default may depend on them).
+struct Declared {
+    SettingInfo info;
+    std::function<void(Settings& s, const std::string* raw)> apply;
+};
+
+template <class T>
+void assign(T& member, long long value) {
+    if constexpr (std::is_same_v<T, std::chrono::seconds>)
+        member = std::chrono::seconds(value);
+    else
+        member = static_cast<T>(value);
+}
+
+// A whole number in min..max. `fallback` gives the default when it depends on the machine
+// or on other settings; otherwise `default_value` is the default.
+template <class T>
+Declared whole(const char* name, T Settings::*member, long long min, long long max, long long default_value,
+               std::string help, std::string default_text = "",
+               std::function<long long(const Settings&)> fallback = {}) {
+    const std::string type = "whole number from " + std::to_string(min) + " to " + std::to_string(max);
+    if (default_text.empty()) default_text = std::to_string(default_value);
+    return {{name, type, default_text, std::move(help)},
+            [=](Settings& s, const std::string* raw) {
+                long long value = fallback ? fallback(s) : default_value;
+                if (raw) {
+                    const std::string_view text = trim(*raw);
+                    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+                    if (ec != std::errc{} || end != text.data() + text.size() || value < min || value > max)
+                        throw SettingsError(name, quoted(*raw) + " is not a " + type);
+                }
+                assign(s.*member, value);
+            }};
+}
+
+// A number of seconds, fractions allowed ("0.5"), kept as milliseconds; `positive`: 0 is
+// not allowed (the least is a millisecond).
+Declared seconds(const char* name, std::chrono::milliseconds Settings::*member, bool positive, double default_value,
+                 std::string help, std::string default_text = "",
+                 std::function<std::chrono::milliseconds(const Settings&)> fallback = {}) {
+    const std::string type = std::string("number of seconds from ") + (positive ? "0.001" : "0") + " to 86400";
+    if (default_text.empty()) {
+        default_text = std::to_string(default_value);
+        default_text.erase(default_text.find_last_not_of('0') + 1);
+        if (default_text.back() == '.') default_text.pop_back();
+    }
+    return {{name, type, default_text, std::move(help)},
+            [=](Settings& s, const std::string* raw) {
+                if (!raw) {
+                    s.*member = fallback ? fallback(s)
+                                         : std::chrono::milliseconds(static_cast<std::int64_t>(default_value * 1000));
+                    return;
+                }
+                const std::string_view text = trim(*raw);
+                double value = 0;
+                auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+                if (ec != std::errc{} || end != text.data() + text.size() || value < (positive ? 0.001 : 0) ||
+                    value > 86400)
+                    throw SettingsError(name, quoted(*raw) + " is not a " + type);
+                s.*member = std::chrono::milliseconds(static_cast<std::int64_t>(value * 1000 + 0.5));
+            }};
+}
+
+// One of a fixed set of words.
+template <class T>
+Declared choice(const char* name, T Settings::*member, std::vector<std::pair<std::string, T>> options,
+                std::string default_text, std::string help) {
+    std::string type = "one of";
+    for (std::size_t i = 0; i < options.size(); ++i) type += (i ? ", " : " ") + options[i].first;
+    return {{name, type, default_text, std::move(help)},
+            [=](Settings& s, const std::string* raw) {
+                const std::string& word = raw ? *raw : default_text;
+                for (const auto& [text, value] : options) {
+                    if (text == word) {
+                        s.*member = value;
+                        return;
+                    }
+                }
+                throw SettingsError(name, quoted(word) + " is not " + type);
+            }};
+}
+
+unsigned cores() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+// The declarations, in the order they are read and documented.
+const std::vector<Declared>& declarations() {
+    using std::chrono::milliseconds;
+    static const std::vector<Declared> all = {
+        {{"DATABASE_URL", "sqlite:///… or postgresql://…", "sqlite:///./data/app.db",
+          "where the data lives (SQLAlchemy's URL forms)"},
+         [](Settings& s, const std::string* raw) {
+             const std::string url = raw ? std::string(trim(*raw)) : "sqlite:///./data/app.db";
+             auto parsed = parse_database_url(url);
+             if (auto* problem = std::get_if<std::string>(&parsed)) throw SettingsError("DATABASE_URL", *problem);
+             s.database_url = url;
+             s.database = std::get<DatabaseUrl>(std::move(parsed));
+         }},
+        {{"HOST", "an address", "127.0.0.1", "address to listen on (0.0.0.0: every interface)"},
+         [](Settings& s, const std::string* raw) {
+             if (raw && trim(*raw).empty()) throw SettingsError("HOST", "must not be empty");
+             s.host = raw ? std::string(trim(*raw)) : "127.0.0.1";
+         }},
+        whole("PORT", &Settings::port, 0, 65535, 8000, "port to listen on; 0 picks a free one"),
+        whole("THREADS", &Settings::threads, 1, 256, 0, "event-loop threads", "number of cores",
+              [](const Settings&) { return cores(); }),
+        choice("APP_ENV", &Settings::app_env,
+               {{"development", AppEnv::development}, {"production", AppEnv::production}}, "development",
+               "production requires a real SECRET_KEY"),
+        {{"SECRET_KEY", "text (never shown)", "generated in development",
+          "key that signs access tokens; 32 characters or more in production"},
+         [](Settings& s, const std::string* key) {
+             // The key's value is never echoed in a message.
+             if (key && !key->empty()) {
+                 if (s.app_env == AppEnv::production && key->size() < 32)
+                     throw SettingsError("SECRET_KEY", "must be at least 32 characters when APP_ENV=production");
+                 s.secret_key = *key;
+             } else if (s.app_env == AppEnv::production) {
+                 throw SettingsError("SECRET_KEY", "is required when APP_ENV=production");
+             } else {
+                 s.secret_key = generated_secret();
+                 s.secret_key_generated = true;
+             }
+         }},
+        choice("ALGORITHM", &Settings::algorithm,
+               std::vector<std::pair<std::string, std::string>>{
+                   {"HS256", "HS256"}, {"HS384", "HS384"}, {"HS512", "HS512"}},
+               "HS256", "token signature algorithm"),
+        whole("ACCESS_TOKEN_EXPIRE_MINUTES", &Settings::access_token_expire_minutes, 1, 525600, 30,
+              "access token lifetime in minutes"),
+        {{"LOG_LEVEL", "one of debug, info, warning, error, critical (any case)", "info", "least severe level logged"},
+         [](Settings& s, const std::string* raw) {
+             auto parsed = core::log::parse_level(raw ? *raw : "info");
+             if (!parsed)
+                 throw SettingsError("LOG_LEVEL",
+                                     quoted(*raw) + " is not one of debug, info, warning, error, critical");
+             s.log_level = *parsed;
+         }},
+        choice("LOG_FORMAT", &Settings::log_format,
+               {{"json", core::log::Format::json}, {"text", core::log::Format::text}}, "json",
+               "json: one object per line"),
+        whole("HEADER_TIMEOUT", &Settings::header_timeout, 1, 3600, 10,
+              "seconds to send a request's headers, again its body, and to take the answer"),
+        whole("KEEPALIVE_TIMEOUT", &Settings::keepalive_timeout, 1, 3600, 5,
+              "seconds an idle keep-alive connection is kept"),
+        whole("SHUTDOWN_TIMEOUT", &Settings::shutdown_timeout, 1, 3600, 10,
+              "seconds in-flight requests get after SIGTERM/SIGINT"),
+        whole("DB_POOL_SIZE", &Settings::db_pool_size, 1, 100, 4, "PostgreSQL connections per thread"),
+        seconds("DB_POOL_TIMEOUT", &Settings::db_pool_timeout, true, 5,
+                "seconds a request waits for a usable connection (then 503)"),
+        seconds("DB_STATEMENT_TIMEOUT", &Settings::db_statement_timeout, false, 30,
+                "seconds a statement may run before PostgreSQL cancels it; 0: no limit"),
+        // The server enforces the statement timeout, unless it is the one that hangs: the
+        // client waits as long and a margin more, then gives the connection up.
+        seconds("DB_RESPONSE_TIMEOUT", &Settings::db_response_timeout, false, 0,
+                "seconds the service waits for PostgreSQL's answer before giving the connection up; 0: no limit",
+                "DB_STATEMENT_TIMEOUT + 5 (35)",
+                [](const Settings& s) {
+                    return s.db_statement_timeout.count() == 0 ? milliseconds(0)
+                                                               : s.db_statement_timeout + std::chrono::seconds(5);
+                }),
+        seconds("HEALTH_TIMEOUT", &Settings::health_timeout, true, 2,
+                "seconds /health waits for the database before answering 503"),
+        whole("PASSWORD_HASH_THREADS", &Settings::hash_threads, 1, 64, 0, "threads that hash and verify passwords",
+              "half the cores (at least 1)", [](const Settings&) { return std::max(1u, cores() / 2); }),
+        whole("PASSWORD_HASH_QUEUE", &Settings::hash_queue, 1, 100000, 64,
+              "hashing jobs allowed to wait (then 503)"),
+        whole("PASSWORD_HASH_NICE", &Settings::hash_nice, -20, 19, 0,
+              "the hashing threads' niceness (below 0 needs CAP_SYS_NICE)"),
+        whole("LOGIN_MAX_FAILURES", &Settings::login_max_failures, 1, 1000000, 5,
+              "failed logins per account within the window (then 429)"),
+        whole("LOGIN_MAX_FAILURES_PER_CLIENT", &Settings::login_max_failures_per_client, 1, 1000000, 50,
+              "failed logins per client address within the window (then 429)"),
+        whole("LOGIN_FAILURE_WINDOW", &Settings::login_failure_window, 1, 86400, 60,
+              "seconds a failed login counts"),
+    };
+    return all;
+}
+
 }  // namespace
+
+std::vector<SettingInfo> declared_settings() {
+    std::vector<SettingInfo> out;
+    for (const auto& d : declarations()) out.push_back(d.info);
+    return out;
+}
+
+std::string settings_help() {
+    std::string out = "\nSettings come from the environment, then from the .env file (the environment wins):\n";
+    for (const auto& d : declarations()) {
+        out += "  " + d.info.name + std::string(d.info.name.size() < 30 ? 30 - d.info.name.size() : 1, ' ') +
+               d.info.help + "\n" + std::string(32, ' ') + "default: " + d.info.default_text + "; " + d.info.type +
+               "\n";
+    }
+    out += "See README.md for the full table.";
+    return out;
+}
 
 Environment read_env_file(const std::string& path) {
     Environment env;
@@ -99,10 +260,11 @@ Environment read_env_file(const std::string& path) {
 
 Environment merged_environment(const Environment& dotenv) {
     Environment env;
-    for (const char* name : kNames) {
-        if (const char* value = std::getenv(name))
+    for (const auto& d : declarations()) {
+        const std::string& name = d.info.name;
+        if (const char* value = std::getenv(name.c_str()))
             env.emplace(name, value);
-        else if (auto it = dotenv.find(std::string_view(name)); it != dotenv.end())
+        else if (auto it = dotenv.find(name); it != dotenv.end())
             env.emplace(name, it->second);
     }
     return env;
@@ -110,91 +272,10 @@ Environment merged_environment(const Environment& dotenv) {
 
 Settings load_settings(const Environment& env) {
     Settings s;
-
-    if (const std::string* url = find(env, "DATABASE_URL")) {
-        auto parsed = parse_database_url(trim(*url));
-        if (auto* problem = std::get_if<std::string>(&parsed)) throw SettingsError("DATABASE_URL", *problem);
-        s.database_url = *url;
-        s.database = std::get<DatabaseUrl>(std::move(parsed));
+    for (const auto& d : declarations()) {
+        auto it = env.find(d.info.name);
+        d.apply(s, it == env.end() ? nullptr : &it->second);
     }
-
-    if (const std::string* host = find(env, "HOST")) {
-        if (trim(*host).empty()) throw SettingsError("HOST", "must not be empty");
-        s.host = std::string(trim(*host));
-    }
-    s.port = static_cast<std::uint16_t>(integer(env, "PORT", s.port, 0, 65535));
-    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    s.threads = static_cast<unsigned>(integer(env, "THREADS", cores, 1, 256));
-
-    if (const std::string* app_env = find(env, "APP_ENV")) {
-        if (*app_env == "development")
-            s.app_env = AppEnv::development;
-        else if (*app_env == "production")
-            s.app_env = AppEnv::production;
-        else
-            throw SettingsError("APP_ENV", "\"" + *app_env + "\" is not development or production");
-    }
-
-    if (const std::string* alg = find(env, "ALGORITHM")) {
-        if (*alg != "HS256" && *alg != "HS384" && *alg != "HS512")
-            throw SettingsError("ALGORITHM", "\"" + *alg + "\" is not one of HS256, HS384, HS512");
-        s.algorithm = *alg;
-    }
-
-    // The key's value is never echoed in a message.
-    const std::string* key = find(env, "SECRET_KEY");
-    if (key && !key->empty()) {
-        if (s.app_env == AppEnv::production && key->size() < 32)
-            throw SettingsError("SECRET_KEY", "must be at least 32 characters when APP_ENV=production");
-        s.secret_key = *key;
-    } else if (s.app_env == AppEnv::production) {
-        throw SettingsError("SECRET_KEY", "is required when APP_ENV=production");
-    } else {
-        s.secret_key = generated_secret();
-        s.secret_key_generated = true;
-    }
-
-    s.access_token_expire_minutes =
-        static_cast<int>(integer(env, "ACCESS_TOKEN_EXPIRE_MINUTES", s.access_token_expire_minutes, 1, 525600));
-
-    if (const std::string* level = find(env, "LOG_LEVEL")) {
-        auto parsed = core::log::parse_level(*level);
-        if (!parsed)
-            throw SettingsError("LOG_LEVEL", "\"" + *level + "\" is not one of debug, info, warning, error, critical");
-        s.log_level = *parsed;
-    }
-    if (const std::string* format = find(env, "LOG_FORMAT")) {
-        if (*format == "json")
-            s.log_format = core::log::Format::json;
-        else if (*format == "text")
-            s.log_format = core::log::Format::text;
-        else
-            throw SettingsError("LOG_FORMAT", "\"" + *format + "\" is not json or text");
-    }
-
-    s.header_timeout = std::chrono::seconds(integer(env, "HEADER_TIMEOUT", s.header_timeout.count(), 1, 3600));
-    s.keepalive_timeout =
-        std::chrono::seconds(integer(env, "KEEPALIVE_TIMEOUT", s.keepalive_timeout.count(), 1, 3600));
-    s.shutdown_timeout =
-        std::chrono::seconds(integer(env, "SHUTDOWN_TIMEOUT", s.shutdown_timeout.count(), 1, 3600));
-    s.db_pool_size = static_cast<unsigned>(integer(env, "DB_POOL_SIZE", s.db_pool_size, 1, 100));
-    s.db_pool_timeout = seconds_as_ms(env, "DB_POOL_TIMEOUT", s.db_pool_timeout, 0.001);
-    s.db_statement_timeout = seconds_as_ms(env, "DB_STATEMENT_TIMEOUT", s.db_statement_timeout, 0);
-    // The server enforces the statement timeout, unless it is the one that hangs: the
-    // client waits as long and a margin more, then gives the connection up.
-    const auto response_default = s.db_statement_timeout.count() == 0
-                                      ? std::chrono::milliseconds(0)
-                                      : s.db_statement_timeout + std::chrono::seconds(5);
-    s.db_response_timeout = seconds_as_ms(env, "DB_RESPONSE_TIMEOUT", response_default, 0);
-    s.health_timeout = seconds_as_ms(env, "HEALTH_TIMEOUT", s.health_timeout, 0.001);
-    s.hash_threads = static_cast<unsigned>(integer(env, "PASSWORD_HASH_THREADS", std::max(1u, cores / 2), 1, 64));
-    s.hash_queue = static_cast<unsigned>(integer(env, "PASSWORD_HASH_QUEUE", s.hash_queue, 1, 100000));
-    s.hash_nice = static_cast<int>(integer(env, "PASSWORD_HASH_NICE", s.hash_nice, -20, 19));
-    s.login_max_failures = static_cast<unsigned>(integer(env, "LOGIN_MAX_FAILURES", s.login_max_failures, 1, 1000000));
-    s.login_max_failures_per_client = static_cast<unsigned>(
-        integer(env, "LOGIN_MAX_FAILURES_PER_CLIENT", s.login_max_failures_per_client, 1, 1000000));
-    s.login_failure_window =
-        std::chrono::seconds(integer(env, "LOGIN_FAILURE_WINDOW", s.login_failure_window.count(), 1, 86400));
     return s;
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "config/database_url.hpp"
 #include "core/log.hpp"
@@ -15,34 +16,49 @@ namespace config {
 
 enum class AppEnv { development, production };
 
+// Every setting's name, default, bounds and help are declared once, in settings.cpp's
+// table: it drives load_settings, its error messages, --help and the README's table test.
 struct Settings {
-    std::string database_url = "sqlite:///./data/app.db";
-    DatabaseUrl database = SqliteUrl{"./data/app.db"};
-    std::string host = "127.0.0.1";
-    std::uint16_t port = 8000;
-    unsigned threads = 1;  // the number of cores, unless THREADS says otherwise
+    std::string database_url;
+    DatabaseUrl database;
+    std::string host;
+    std::uint16_t port = 0;
+    unsigned threads = 0;
     AppEnv app_env = AppEnv::development;
     std::string secret_key;
     bool secret_key_generated = false;
-    std::string algorithm = "HS256";
-    int access_token_expire_minutes = 30;
+    std::string algorithm;
+    int access_token_expire_minutes = 0;
     core::log::Level log_level = core::log::Level::info;
     core::log::Format log_format = core::log::Format::json;
-    std::chrono::seconds header_timeout{10};
-    std::chrono::seconds keepalive_timeout{5};
-    std::chrono::seconds shutdown_timeout{10};
-    unsigned db_pool_size = 4;                      // PostgreSQL connections per thread
-    std::chrono::milliseconds db_pool_timeout{5000};  // wait for a free connection
-    std::chrono::milliseconds db_statement_timeout{30000};  // 0: none
-    std::chrono::milliseconds db_response_timeout{35000};   // the client's own deadline per statement; 0: none
-    std::chrono::milliseconds health_timeout{2000};         // /health's database check
-    unsigned hash_threads = 1;      // password hashing threads: half the cores unless set
-    unsigned hash_queue = 64;       // hashing jobs waiting beyond this are refused (503)
-    int hash_nice = 0;              // the hashing threads' niceness (below 0 needs CAP_SYS_NICE)
-    unsigned login_max_failures = 5;              // per account (e-mail) within the window
-    unsigned login_max_failures_per_client = 50;  // per client address within the window
-    std::chrono::seconds login_failure_window{60};
+    std::chrono::seconds header_timeout{};
+    std::chrono::seconds keepalive_timeout{};
+    std::chrono::seconds shutdown_timeout{};
+    unsigned db_pool_size = 0;  // PostgreSQL connections per thread
+    std::chrono::milliseconds db_pool_timeout{};
+    std::chrono::milliseconds db_statement_timeout{};  // 0: none
+    std::chrono::milliseconds db_response_timeout{};   // the client's own deadline per statement; 0: none
+    std::chrono::milliseconds health_timeout{};
+    unsigned hash_threads = 0;
+    unsigned hash_queue = 0;
+    int hash_nice = 0;
+    unsigned login_max_failures = 0;             // per account (e-mail) within the window
+    unsigned login_max_failures_per_client = 0;  // per client address within the window
+    std::chrono::seconds login_failure_window{};
 };
+
+// What --help and the README's table show of a setting.
+struct SettingInfo {
+    std::string name;
+    std::string type;          // "whole number from 0 to 65535", "seconds from 0 to 86400", ...
+    std::string default_text;  // as the README's table shows it, without its markup
+    std::string help;          // one line
+};
+
+// Every setting, in the order they are read (and documented).
+std::vector<SettingInfo> declared_settings();
+// The settings part of `--help`.
+std::string settings_help();
 
 class SettingsError : public std::runtime_error {
 public:

@@ -23,7 +23,7 @@ State& state() {
     static State s = [] {
         State st;
         st.logger = std::make_shared<spdlog::logger>(
-            "items-api", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+            "log", std::make_shared<spdlog::sinks::stdout_sink_mt>());
         st.logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %l %v", spdlog::pattern_time_type::utc);
         return st;
     }();

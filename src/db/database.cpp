@@ -105,12 +105,12 @@ template std::optional<double> Row::get<std::optional<double>>(std::size_t) cons
 template std::optional<bool> Row::get<std::optional<bool>>(std::size_t) const;
 template std::optional<std::string> Row::get<std::optional<std::string>>(std::size_t) const;
 
-core::Task<Result> Database::query_within(std::chrono::milliseconds, std::string_view sql, Params params) {
-    co_return co_await query(sql, std::move(params));
+core::Task<Result> Database::query_within(std::chrono::milliseconds, Statement statement, Params params) {
+    co_return co_await query(statement, std::move(params));
 }
 
-std::unique_ptr<Connector> make_connector(const config::DatabaseUrl& url, const PoolOptions& options) {
-    if (const auto* sqlite = std::get_if<config::SqliteUrl>(&url)) return sqlite::make_connector(*sqlite);
+std::unique_ptr<Connector> make_connector(const config::DatabaseUrl& url, const ConnectorOptions& options) {
+    if (const auto* sqlite = std::get_if<config::SqliteUrl>(&url)) return sqlite::make_connector(*sqlite, options);
     return postgres::make_connector(std::get<config::PostgresUrl>(url), options);
 }
 

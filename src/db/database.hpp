@@ -4,7 +4,9 @@
 //   auto rows = co_await db.query("SELECT id, title FROM items WHERE owner_id = $1", {owner});
 //
 // Parameters are always bound ($1, $2, ... in both dialects), never spliced into SQL.
-// One Database belongs to one event-loop thread and is used only there.
+// One Database belongs to one event-loop thread and is used only there. A statement that
+// only reads says so where it is declared (db::reads), which lets a backend serve it
+// apart from writes.
 
 #include <chrono>
 #include <cstdint>
@@ -87,6 +89,26 @@ private:
     std::size_t row_count_ = 0;
 };
 
+// A statement's SQL, and whether it only reads. A read may share a round trip with other
+// requests' reads (PostgreSQL: one Sync, so one implicit transaction, for them all) and
+// never waits for a writer (SQLite: the thread's own read connection). Plain SQL is taken
+// as a statement that may write.
+struct Statement {
+    std::string_view sql;
+    bool reads_only = false;
+
+    constexpr Statement(const char* text) : sql(text) {}
+    constexpr Statement(std::string_view text) : sql(text) {}
+    Statement(const std::string& text) : sql(text) {}
+};
+
+// `db::reads("SELECT ...")`: a statement that only reads (no function it calls writes).
+constexpr Statement reads(std::string_view sql) {
+    Statement s(sql);
+    s.reads_only = true;
+    return s;
+}
+
 class DatabaseError : public std::runtime_error {
 public:
     enum class Kind { unavailable, unique_violation, foreign_key_violation, timeout, other };
@@ -97,10 +119,17 @@ private:
     Kind kind_;
 };
 
+// A database URL the backend cannot serve (malformed, or a file that cannot be opened):
+// a bad setting, said once at start-up.
+class UnusableUrl : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 class Transaction {
 public:
     virtual ~Transaction() = default;  // an open transaction rolls back
-    virtual core::Task<Result> query(std::string_view sql, Params params = {}) = 0;
+    virtual core::Task<Result> query(Statement statement, Params params = {}) = 0;
     virtual core::Task<void> execute_script(std::string_view sql) = 0;
     virtual core::Task<void> commit() = 0;
     virtual core::Task<void> rollback() = 0;
@@ -110,25 +139,30 @@ class Database {
 public:
     virtual ~Database() = default;
     virtual Dialect dialect() const = 0;
-    virtual core::Task<Result> query(std::string_view sql, Params params = {}) = 0;
+    virtual core::Task<Result> query(Statement statement, Params params = {}) = 0;
     // A statement whose caller will not wait longer than `timeout` for its answer, waiting
     // for a connection included: past it, DatabaseError::timeout (a health check must
     // answer on time). The answer, if it comes later, is dropped. Backends that never
     // wait on a server (SQLite) run it as query() does.
-    virtual core::Task<Result> query_within(std::chrono::milliseconds timeout, std::string_view sql,
+    virtual core::Task<Result> query_within(std::chrono::milliseconds timeout, Statement statement,
                                             Params params = {});
     // Several statements, no parameters (migrations).
     virtual core::Task<void> execute_script(std::string_view sql) = 0;
     virtual core::Task<std::unique_ptr<Transaction>> begin() = 0;
 };
 
-struct PoolOptions {
-    unsigned size = 4;                                        // connections per thread (PostgreSQL)
-    std::chrono::milliseconds acquire_timeout{5000};          // wait for a usable connection
-    std::chrono::milliseconds statement_timeout{30000};       // 0: none
+// How a connector opens databases. What names the service (its application name, its
+// temporary folders, its threads) comes from the caller.
+struct ConnectorOptions {
+    unsigned size = 4;                                   // connections per thread (PostgreSQL)
+    std::chrono::milliseconds acquire_timeout{5000};     // wait for a usable connection
+    std::chrono::milliseconds statement_timeout{30000};  // 0: none
     // How long the client waits for any answer (or a connection attempt) before it gives
     // the connection up as hung and fails what waits on it; 0: no limit.
     std::chrono::milliseconds response_timeout{35000};
+    std::string application_name;                // PostgreSQL's application_name (pg_stat_activity)
+    std::string temp_dir_prefix = "/tmp/db-";    // SQLite's :memory: lives in such a folder
+    std::string thread_name_prefix;              // SQLite's writer thread: <prefix>sqlite-writer
 };
 
 // Made once per process from DATABASE_URL; opens each thread's Database.
@@ -139,7 +173,7 @@ public:
     virtual std::unique_ptr<Database> open(boost::asio::io_context& ioc) = 0;
 };
 
-// Throws std::runtime_error naming DATABASE_URL when the URL cannot be served.
-std::unique_ptr<Connector> make_connector(const config::DatabaseUrl& url, const PoolOptions& options = {});
+// Throws UnusableUrl when the URL cannot be served.
+std::unique_ptr<Connector> make_connector(const config::DatabaseUrl& url, const ConnectorOptions& options = {});
 
 }  // namespace db

@@ -17,17 +17,13 @@
 #include <cstddef>
 #include <string_view>
 
+#include "core/fixed_string.hpp"
 #include "http/app.hpp"
 #include "schema/codec.hpp"
 
 namespace http {
 
-template <std::size_t N>
-struct FixedString {
-    char chars[N]{};
-    constexpr FixedString(const char (&s)[N]) { std::copy_n(s, N, chars); }
-    constexpr std::string_view view() const { return {chars, N - 1}; }
-};
+using core::FixedString;
 
 namespace detail {
 // Non-template pieces, defined in params.cpp.

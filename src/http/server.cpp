@@ -1,4 +1,4 @@
-// The only translation unit that sees Beast and Asio's sockets.
+// With wire.cpp, the only translation units that see Beast and Asio's sockets.
 //
 // Each thread runs its own io_context with its own SO_REUSEPORT acceptor; a
 // connection lives on the thread that accepted it. A connection's life is one
@@ -34,6 +34,7 @@
 
 #include "core/asio_op.hpp"
 #include "core/log.hpp"
+#include "http/wire.hpp"
 
 namespace http {
 
@@ -122,39 +123,6 @@ struct Server::Impl {
 
 namespace {
 
-// The response as bytes, into `out` (the connection's buffer, reused). Written here
-// rather than by Beast's serializer, which walked a chain of buffer views per write
-// and built a field list per response: 14k of the 39k instructions of a 404
-// (bench/callgrind). What it wrote is kept: Content-Length (none for 1xx, 204, 304),
-// "Connection: close" on HTTP/1.1 when not kept alive, "keep-alive" on HTTP/1.0 when kept.
-void render_response(std::string& out, const Response& res, unsigned version, bool keep_alive) {
-    out.clear();
-    out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-    char digits[16];
-    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, res.status);
-    out.append(digits, end);
-    out += ' ';
-    out += reason_phrase(res.status);
-    out += "\r\n";
-    for (const auto& [name, value] : res.headers) {
-        out += name;
-        out += ": ";
-        out += value;
-        out += "\r\n";
-    }
-    if (version == 10 && keep_alive) out += "Connection: keep-alive\r\n";
-    if (version != 10 && !keep_alive) out += "Connection: close\r\n";
-    const bool bodiless = res.status / 100 == 1 || res.status == 204 || res.status == 304;
-    if (!bodiless) {
-        out += "Content-Length: ";
-        auto [len_end, len_ec] = std::to_chars(digits, digits + sizeof digits, res.body.size());
-        out.append(digits, len_end);
-        out += "\r\n";
-    }
-    out += "\r\n";
-    if (!bodiless) out += res.body;
-}
-
 core::Task<void> write_response(Connection& conn, Response res, unsigned version, bool keep_alive,
                                 std::chrono::seconds timeout, beast::error_code& ec) {
     render_response(conn.out, res, version, keep_alive);
@@ -198,77 +166,6 @@ core::Task<void> linger(Connection& conn) {
         if (ec) break;
         total += n;
     }
-}
-
-// Why a request's framing or expectations cannot be trusted, as the status to answer
-// (0: none). Checked on the headers, before any body is read: a request whose body
-// length two parties could read differently is refused and its connection closed, so
-// that its body can never be taken for the next request (RFC 9112 sections 6.1 and 6.3).
-struct FramingProblem {
-    int status = 0;
-    std::string_view detail;
-};
-
-FramingProblem framing_problem(const bhttp::request_header<>& h) {
-    // One pass over the fields (cheaper than a lookup per name): a request has few.
-    unsigned hosts = 0, lengths = 0, transfer_encodings = 0, expects = 0;
-    std::string_view expect;
-    // Transfer-Encoding: the codings of every such line, in order; the last must be
-    // chunked, which alone says where the body ends. Beast otherwise reads no body at
-    // all, and what was sent as one would be parsed as the next request.
-    std::string_view last_coding;
-    unsigned codings = 0;
-    for (const auto& field : h) {
-        switch (field.name()) {
-            case bhttp::field::host: ++hosts; break;
-            case bhttp::field::content_length: ++lengths; break;
-            case bhttp::field::expect:
-                ++expects;
-                expect = field.value();
-                break;
-            case bhttp::field::transfer_encoding: {
-                ++transfer_encodings;
-                std::string_view list = field.value();
-                while (!list.empty()) {
-                    const auto comma = list.find(',');
-                    std::string_view c = list.substr(0, comma);
-                    while (!c.empty() && (c.front() == ' ' || c.front() == '\t')) c.remove_prefix(1);
-                    while (!c.empty() && (c.back() == ' ' || c.back() == '\t')) c.remove_suffix(1);
-                    if (!c.empty()) {
-                        last_coding = c;
-                        ++codings;
-                    }
-                    if (comma == std::string_view::npos) break;
-                    list.remove_prefix(comma + 1);
-                }
-                break;
-            }
-            default: break;
-        }
-    }
-
-    // HTTP/1.1 requires exactly one Host (RFC 9112 section 3.2); HTTP/1.0 may omit it.
-    if (hosts > 1 || (hosts == 0 && h.version() >= 11)) return {400, "Bad Request"};
-    if (transfer_encodings > 0) {
-        if (h.version() < 11 || codings == 0 || !beast::iequals(last_coding, "chunked")) return {400, "Bad Request"};
-        // A length beside chunked is what smuggling plays on: refused, as nginx does.
-        if (lengths > 0) return {400, "Bad Request"};
-        // Codings under chunked (gzip, ...) are not decoded here.
-        if (codings > 1) return {501, "Not Implemented"};
-    }
-    // The one expectation there is; any other cannot be met (RFC 9110 section 10.1.1).
-    if (expects > 1 || (expects == 1 && !beast::iequals(expect, "100-continue"))) return {417, "Expectation Failed"};
-    return {};
-}
-
-Request to_request(bhttp::request<bhttp::string_body>&& msg) {
-    Request req;
-    req.method = std::string(msg.method_string());
-    req.set_target(msg.target());
-    req.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
-    for (const auto& field : msg) req.headers.add(field.name_string(), field.value());
-    req.body = std::move(msg.body());
-    return req;
 }
 
 core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
@@ -500,9 +397,9 @@ void Server::run() {
 
     unsigned index = 0;
     for (Worker& w : s.workers) {
-        w.thread = std::thread([&w, index] {
+        w.thread = std::thread([&w, index, name = s.options.thread_name] {
             // Named, so that top -H and /proc/<pid>/task tell the loops from the hashing pool.
-            pthread_setname_np(pthread_self(), ("items-loop-" + std::to_string(index)).c_str());
+            pthread_setname_np(pthread_self(), (name + std::to_string(index)).substr(0, 15).c_str());
             core::spawn(accept_loop(w), [](std::exception_ptr e) {
                 log_exception("the accept loop ended by an exception; this thread accepts no more", e);
             });

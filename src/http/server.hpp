@@ -20,6 +20,7 @@ struct ServerOptions {
     std::chrono::seconds header_timeout{10};     // to receive a request's headers, and again its body
     std::chrono::seconds keepalive_timeout{5};   // idle time allowed between requests
     std::chrono::seconds shutdown_timeout{10};   // in-flight requests' grace on SIGTERM/SIGINT
+    std::string thread_name = "loop-";           // the loops are <thread_name>0, 1, ... (top -H)
 };
 
 class Server {

@@ -286,6 +286,14 @@ void write_int(std::string& out, std::int64_t v) {
 
 void write_bool(std::string& out, bool v) { out += v ? "true" : "false"; }
 
+bool check_exactly(std::string_view s, std::string_view value, Errors& e) {
+    if (s == value) return true;
+    const std::string pattern = "^" + std::string(value) + "$";
+    e.add("string_pattern_mismatch", "String should match pattern '" + pattern + "'", text_input(s),
+          {{"pattern", pattern}});
+    return false;
+}
+
 json::value text_input(std::string_view s) { return json::string(core::utf8_sanitized(s)); }
 
 std::string field_title(std::string_view name) {

@@ -16,6 +16,8 @@
 #include <string>
 #include <utility>
 
+#include "core/fixed_string.hpp"
+
 namespace schema {
 
 // A string of Min..Max characters (Unicode code points, as Pydantic counts).
@@ -45,6 +47,14 @@ struct Int {
     constexpr Int() = default;
     constexpr Int(std::int64_t v) : value(v) {}
     constexpr operator std::int64_t() const { return value; }
+};
+
+// A string that must be exactly `Value`, as a Pydantic field with pattern="^Value$"
+// (OAuth2's grant_type=password): anything else is a string_pattern_mismatch.
+template <core::FixedString Value>
+struct Exactly : std::string {
+    Exactly() = default;
+    Exactly(std::string s) : std::string(std::move(s)) {}
 };
 
 // An e-mail address, validated and normalized as Pydantic's EmailStr does (email-validator:

@@ -101,11 +101,12 @@ bool needs_rehash(std::string_view hash) {
     return crypto_pwhash_argon2id_str_needs_rehash(h.c_str(), kOpsLimit, kMemLimit) != 0;
 }
 
-PasswordHasher::PasswordHasher(unsigned threads, std::size_t max_queue, int nice) : max_queue_(max_queue) {
+PasswordHasher::PasswordHasher(unsigned threads, std::size_t max_queue, int nice, std::string thread_name)
+    : max_queue_(max_queue) {
     if (!sodium_ready()) throw std::runtime_error("libsodium could not be initialised");
     for (unsigned i = 0; i < std::max(1u, threads); ++i)
-        threads_.emplace_back([this, nice, first = i == 0] {
-            pthread_setname_np(pthread_self(), "items-hash");
+        threads_.emplace_back([this, nice, first = i == 0, thread_name] {
+            pthread_setname_np(pthread_self(), thread_name.substr(0, 15).c_str());
             // A hash takes a core for ~13 ms; under read load the loops, the database and
             // whatever else runs here compete for the cores, and logins slow down in
             // proportion. A lower niceness keeps them at their rate (bench/README.md).

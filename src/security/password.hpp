@@ -41,7 +41,8 @@ class PasswordHasher {
 public:
     // `nice`: the threads' niceness (setpriority); one below 0 needs CAP_SYS_NICE, and
     // without it the threads keep the process's, with a warning naming the setting.
-    PasswordHasher(unsigned threads, std::size_t max_queue, int nice = 0);
+    // `thread_name`: what top -H shows for the hashing threads (15 characters at most).
+    PasswordHasher(unsigned threads, std::size_t max_queue, int nice = 0, std::string thread_name = "hash");
     ~PasswordHasher();
     PasswordHasher(const PasswordHasher&) = delete;
     PasswordHasher& operator=(const PasswordHasher&) = delete;

@@ -117,7 +117,7 @@ TEST_F(Postgres, TheEventLoopNeverWaitsForTheDatabase) {
 
 TEST_F(Postgres, StatementTimeoutEndsALongStatement) {
     FreshDatabase fresh("postgres");
-    db::PoolOptions options;
+    db::ConnectorOptions options;
     options.size = 1;
     options.statement_timeout = std::chrono::milliseconds(200);
     auto connector = db::make_connector(testing_support::settings_for(fresh.url()).database, options);

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
+#include <vector>
 
 #include "config/settings.hpp"
 
@@ -109,6 +111,52 @@ TEST(Settings, MalformedEnvFileLineIsReported) {
     }
     EXPECT_THROW(config::read_env_file(path), SettingsError);
     std::remove(path.c_str());
+}
+
+// The README's configuration table and the declarations agree: the same settings, in the
+// same order, with the same defaults (the README's cell without its `code` marks).
+TEST(Settings, TheReadmeTableIsTheDeclarations) {
+    std::ifstream in(std::string(ITEMS_SOURCE_DIR) + "/README.md");
+    ASSERT_TRUE(in) << "README.md not found";
+    std::vector<std::pair<std::string, std::string>> table;  // name, default
+    std::string line;
+    bool inside = false;
+    while (std::getline(in, line)) {
+        if (line == "| setting | default | meaning |") inside = true;
+        else if (inside && !line.starts_with("|")) break;
+        else if (inside && line.starts_with("| `")) {
+            std::vector<std::string> cells;
+            std::stringstream row(line.substr(1));
+            for (std::string cell; std::getline(row, cell, '|');) cells.push_back(cell);
+            ASSERT_GE(cells.size(), 3u) << line;
+            auto plain = [](std::string cell) {
+                std::string out;
+                for (char c : cell) if (c != '`') out += c;
+                return out.substr(1, out.size() - 2);  // the spaces around it
+            };
+            table.emplace_back(plain(cells[0]), plain(cells[1]));
+        }
+    }
+    std::vector<std::pair<std::string, std::string>> declared;
+    for (const auto& s : config::declared_settings()) declared.emplace_back(s.name, s.default_text);
+    EXPECT_EQ(table, declared);
+}
+
+TEST(Settings, HelpNamesEverySettingWithItsDefault) {
+    const std::string help = config::settings_help();
+    for (const auto& s : config::declared_settings()) {
+        EXPECT_NE(help.find("  " + s.name + " "), std::string::npos) << s.name;
+        EXPECT_NE(help.find("default: " + s.default_text + "; " + s.type), std::string::npos) << s.name;
+    }
+}
+
+TEST(Settings, AnErrorStatesTheDeclaredBounds) {
+    try {
+        load_settings({{"PORT", "eighty"}});
+        FAIL() << "expected a SettingsError";
+    } catch (const SettingsError& e) {
+        EXPECT_STREQ(e.what(), "invalid setting PORT: \"eighty\" is not a whole number from 0 to 65535");
+    }
 }
 
 }  // namespace

@@ -9,6 +9,6 @@
 
 namespace db::postgres {
 
-std::unique_ptr<Connector> make_connector(const config::PostgresUrl& url, const PoolOptions& options);
+std::unique_ptr<Connector> make_connector(const config::PostgresUrl& url, const ConnectorOptions& options);
 
 }  // namespace db::postgres

@@ -1,6 +1,6 @@
 #pragma once
-// The embedded SQLite backend: a connection per thread to one file in WAL mode,
-// foreign keys on, a busy timeout for writers on other threads.
+// The embedded SQLite backend: one file in WAL mode, foreign keys on; a read connection
+// per thread and one writer thread for the process.
 
 #include <memory>
 
@@ -11,6 +11,6 @@ namespace db::sqlite {
 // sqlite:///:memory: is served from a temporary file that lives as long as the
 // connector: every thread's connection then sees the same database, with WAL's
 // concurrency, and it is gone when the process ends.
-std::unique_ptr<Connector> make_connector(const config::SqliteUrl& url);
+std::unique_ptr<Connector> make_connector(const config::SqliteUrl& url, const ConnectorOptions& options);
 
 }  // namespace db::sqlite

@@ -1,0 +1,425 @@
+#include "db/postgres/connection.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "core/log.hpp"
+#include "db/postgres/pool.hpp"
+
+namespace db::postgres {
+
+Connection::Connection(Pool& pool) : pool_(pool), socket_(pool.ioc()), backoff_timer_(pool.ioc()) {}
+
+void Connection::close() {
+    closing_ = true;
+    state_ = State::down;
+    ++generation_;
+    backoff_timer_.cancel();
+    fail_all(unavailable("connection closed"));
+    drop();
+}
+
+core::Task<Result> Connection::execute(Statement statement, Params params, Clock::time_point deadline) {
+    const std::string_view sql = statement.sql;
+    if (state_ != State::ready) throw unavailable("not connected");
+    const TextParams text(params);
+    auto it = prepared_.find(sql);
+    if (it != prepared_.end() && !exclusive && statement.reads_only) {
+        const std::string name = it->second;  // short: no allocation; outlives `sql`
+        const std::uint64_t generation = generation_;
+        auto op = std::make_shared<Op>();
+        op->grouped = true;
+        op->commands = 1;
+        op->deadline = deadline;
+        if (!PQsendQueryPrepared(conn_, name.c_str(), text.count(), text.values(), nullptr, nullptr, 0))
+            throw send_failed();
+        group_open_ = true;
+        schedule_turn_end();
+        Result result = co_await submit(op, false);
+        if (!op->aborted) co_return result;
+        // Skipped for another statement's failure: once more, on its own.
+        if (state_ != State::ready || generation_ != generation || exclusive)
+            throw unavailable("connection changed while a statement was retried");
+        auto again = std::make_shared<Op>();
+        again->deadline = deadline;
+        begin_alone();
+        send_alone(name, text, *again);
+        co_return co_await submit(again);
+    }
+    auto op = std::make_shared<Op>();
+    op->deadline = deadline;
+    begin_alone();
+    if (it == prepared_.end()) {
+        const std::string statement(sql);  // NUL-terminated for libpq
+        std::string name = "s" + std::to_string(++statement_counter_);
+        if (!PQsendPrepare(conn_, name.c_str(), statement.c_str(), 0, nullptr)) throw send_failed();
+        it = prepared_.emplace(statement, std::move(name)).first;
+        op->prepared = statement;
+        ++op->commands;
+    }
+    send_alone(it->second, text, *op);
+    co_return co_await submit(op);
+}
+
+core::Task<void> Connection::execute_script(std::string sql) {
+    if (state_ != State::ready) throw unavailable("not connected");
+    auto barrier = std::make_shared<Op>();
+    barrier->kind = Op::Kind::barrier;
+    if (!PQpipelineSync(conn_)) throw send_failed();  // also ends an open group
+    group_open_ = false;
+    co_await submit(barrier);
+
+    if (state_ != State::ready || !PQexitPipelineMode(conn_)) throw unavailable("cannot leave pipeline mode");
+    auto op = std::make_shared<Op>();
+    op->kind = Op::Kind::script;
+    const bool sent = PQsendQuery(conn_, sql.c_str());
+    std::optional<DatabaseError> failure;
+    try {
+        if (!sent) throw send_failed();
+        co_await submit(op);
+    } catch (const DatabaseError& e) {
+        failure = e;
+    }
+    if (state_ == State::ready && !PQenterPipelineMode(conn_)) broken("cannot re-enter pipeline mode");
+    if (failure) throw *failure;
+}
+
+void Connection::execute_detached(const std::string& sql) {
+    close_group();  // the rollback must not join other requests' reads
+    if (state_ != State::ready) return;
+    auto op = std::make_shared<Op>();
+    op->commands = 1;
+    if (!PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) ||
+        !PQpipelineSync(conn_)) {
+        broken("send failed");
+        return;
+    }
+    pending_.push_back(op);
+    pool_.watch();
+    pump();
+}
+
+bool Connection::check_deadlines(Clock::time_point now) {
+    const auto limit = pool_.options().response_timeout;
+    if (state_ == State::connecting) {
+        if (limit.count() > 0 && now - connect_started_ >= limit) {
+            connect_failed("no answer within " + std::to_string(limit.count()) + " ms while connecting");
+            return false;
+        }
+        return true;
+    }
+    if (state_ != State::ready || pending_.empty()) return false;
+    if (limit.count() > 0 && pending_.front()->queued != Clock::time_point{} &&
+        now - pending_.front()->queued >= limit) {
+        broken("no answer within " + std::to_string(limit.count()) + " ms", DatabaseError::Kind::timeout);
+        return false;
+    }
+    for (const auto& op : pending_) {
+        if (op->queued == Clock::time_point{}) op->queued = now;
+        if (op->done || op->deadline > now) continue;
+        op->error = DatabaseError(DatabaseError::Kind::timeout, "the database did not answer in time");
+        complete(op);
+    }
+    return true;
+}
+
+DatabaseError Connection::send_failed() {
+    const std::string why = PQerrorMessage(conn_);
+    broken(why);
+    return unavailable(why);
+}
+
+void Connection::begin_alone() {
+    close_group();
+    if (state_ != State::ready) throw unavailable("not connected");
+    cork();
+}
+
+void Connection::send_alone(const std::string& name, const TextParams& text, Op& op) {
+    if (!PQsendQueryPrepared(conn_, name.c_str(), text.count(), text.values(), nullptr, nullptr, 0) ||
+        !PQpipelineSync(conn_))
+        throw send_failed();
+    ++op.commands;
+}
+
+core::Task<Result> Connection::submit(std::shared_ptr<Op> op, bool send_now) {
+    pending_.push_back(op);
+    pool_.watch();
+    if (send_now) pump();
+    struct Wait {
+        Op& op;
+        bool await_ready() const noexcept { return op.done; }
+        void await_suspend(std::coroutine_handle<> h) noexcept { op.waiter = h; }
+        void await_resume() const noexcept {}
+    };
+    co_await Wait{*op};
+    if (op->error) throw *op->error;
+    co_return op->result ? std::move(*op->result) : Result{};
+}
+
+void Connection::complete(const std::shared_ptr<Op>& op) {
+    op->done = true;
+    if (auto waiter = std::exchange(op->waiter, nullptr))  // on a fresh turn, not inside this connection's I/O
+        asio::post(pool_.ioc(), [op, waiter] { waiter.resume(); });
+}
+
+void Connection::fail_all(const DatabaseError& error) {
+    auto ops = std::move(pending_);
+    pending_.clear();
+    for (auto& op : ops) {
+        op->error = error;
+        complete(op);
+    }
+}
+
+void Connection::connect() {
+    drop();
+    state_ = State::connecting;
+    connect_started_ = Clock::now();
+    pool_.watch();
+    const std::string options = "-c statement_timeout=" + std::to_string(pool_.options().statement_timeout.count());
+    // The caller's application_name, if any, last: it ends the list when there is none.
+    const std::string& name = pool_.options().application_name;
+    const char* keys[] = {"dbname", "options", name.empty() ? nullptr : "application_name", nullptr};
+    const char* values[] = {pool_.conninfo().c_str(), options.c_str(), name.c_str(), nullptr};
+    conn_ = PQconnectStartParams(keys, values, 1);
+    if (!conn_ || PQstatus(conn_) == CONNECTION_BAD) return connect_failed();
+    PQsetNoticeProcessor(conn_, log_notice, nullptr);
+    PQsetnonblocking(conn_, 1);
+    poll_connect(PGRES_POLLING_WRITING);
+}
+
+void Connection::poll_connect(PostgresPollingStatusType status) {
+    if (closing_) return;
+    if (status == PGRES_POLLING_OK) return connected();
+    if (status == PGRES_POLLING_FAILED) return connect_failed();
+    if (!attach_socket()) return connect_failed();
+    const auto kind = status == PGRES_POLLING_READING ? asio::posix::stream_descriptor::wait_read
+                                                      : asio::posix::stream_descriptor::wait_write;
+    socket_.async_wait(kind, [self = shared_from_this()](boost::system::error_code ec) {
+        if (self->closing_ || !self->conn_) return;
+        if (ec) return self->connect_failed();
+        self->poll_connect(PQconnectPoll(self->conn_));
+    });
+}
+
+void Connection::connected() {
+    if (!PQenterPipelineMode(conn_) || !attach_socket()) return connect_failed();
+    state_ = State::ready;
+    backoff_ = kMinBackoff;
+    ++generation_;
+    if (reported_down_) core::log::info("database connection restored");
+    reported_down_ = false;
+    pool_.notify();
+}
+
+void Connection::connect_failed(const std::string& why) {
+    if (!reported_down_) {
+        core::log::warn("database connection failed", {{"error", why}});
+        reported_down_ = true;
+    }
+    drop();
+    state_ = State::down;
+    pool_.notify();  // waiters learn there is nothing to wait for
+    retry_later();
+}
+
+void Connection::retry_later() {
+    if (closing_) return;
+    backoff_timer_.expires_after(backoff_);
+    backoff_ = std::min(backoff_ * 2, std::chrono::duration_cast<std::chrono::milliseconds>(kMaxBackoff));
+    backoff_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (!ec && !self->closing_) self->connect();
+    });
+}
+
+bool Connection::attach_socket() {
+    const int fd = PQsocket(conn_);
+    if (fd < 0) return false;
+    if (socket_.is_open() && socket_.native_handle() == fd) return true;
+    detach_socket();
+    boost::system::error_code ec;
+    socket_.assign(fd, ec);
+    return !ec;
+}
+
+void Connection::detach_socket() {
+    if (!socket_.is_open()) return;
+    boost::system::error_code ignored;  // nothing to do if there was nothing to cancel
+    socket_.cancel(ignored);
+    socket_.release();  // libpq owns the file descriptor; PQfinish closes it
+    reading_ = writing_ = false;
+}
+
+void Connection::drop() {
+    group_open_ = false;
+    detach_socket();
+    if (conn_) PQfinish(conn_);
+    conn_ = nullptr;
+    prepared_.clear();
+}
+
+void Connection::broken(std::string_view why, DatabaseError::Kind kind) {
+    if (state_ != State::ready) return;
+    core::log::warn("database connection lost", {{"error", why}});
+    reported_down_ = true;
+    state_ = State::down;
+    exclusive = false;
+    ++generation_;
+    fail_all(DatabaseError(kind, "database unavailable: " + std::string(why)));
+    drop();
+    pool_.notify();
+    retry_later();
+}
+
+void Connection::cork() {
+    if (corked_) return;
+    int on = 1;
+    ::setsockopt(PQsocket(conn_), IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+    corked_ = true;
+    schedule_turn_end();
+}
+
+void Connection::schedule_turn_end() {
+    if (turn_end_scheduled_) return;
+    turn_end_scheduled_ = true;
+    asio::post(pool_.ioc(), [self = shared_from_this()] { self->end_turn(); });
+}
+
+void Connection::end_turn() {
+    turn_end_scheduled_ = false;
+    if (!conn_ || state_ != State::ready) return;
+    close_group();
+    if (corked_) {
+        corked_ = false;
+        int off = 0;
+        ::setsockopt(PQsocket(conn_), IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+    }
+    pump();
+}
+
+void Connection::close_group() {
+    if (!group_open_ || state_ != State::ready) return;
+    group_open_ = false;
+    if (!PQpipelineSync(conn_)) return broken(PQerrorMessage(conn_));
+    auto barrier = std::make_shared<Op>();
+    barrier->kind = Op::Kind::barrier;
+    pending_.push_back(std::move(barrier));
+}
+
+void Connection::pump() {
+    if (state_ != State::ready || closing_) return;
+    const int flushed = PQflush(conn_);
+    if (flushed < 0) return broken(PQerrorMessage(conn_));
+    if (!process()) return;
+    if (flushed == 1 && !writing_) {
+        writing_ = true;
+        socket_.async_wait(asio::posix::stream_descriptor::wait_write,
+                           [self = shared_from_this()](boost::system::error_code ec) {
+                               self->writing_ = false;
+                               self->on_ready(ec);
+                           });
+    }
+    // Read even when idle, so that a connection the server closes is noticed (and
+    // replaced) at once, not at the next statement.
+    if (!reading_) {
+        reading_ = true;
+        socket_.async_wait(asio::posix::stream_descriptor::wait_read,
+                           [self = shared_from_this()](boost::system::error_code ec) {
+                               self->reading_ = false;
+                               self->on_ready(ec);
+                           });
+    }
+}
+
+void Connection::on_ready(boost::system::error_code ec) {
+    if (closing_ || state_ != State::ready) return;
+    if (ec) {
+        if (ec != asio::error::operation_aborted) broken(ec.message());
+        return;
+    }
+    // Reading while writing too keeps both sides from waiting on full buffers.
+    if (!consume()) return;
+    // Asio's epoll wakes us on an edge: if libpq's read left bytes in the socket (it
+    // reads at most its free buffer space), no new edge comes for them. So while an
+    // answer is incomplete and the socket still holds bytes, read on.
+    for (;;) {
+        if (!process()) return;
+        if (pending_.empty() || !PQisBusy(conn_)) break;
+        asio::posix::descriptor_base::bytes_readable unread;
+        boost::system::error_code ec;
+        socket_.io_control(unread, ec);
+        if (ec || unread.get() == 0) break;
+        if (!consume()) return;
+    }
+    pump();
+}
+
+bool Connection::consume() {
+    if (PQconsumeInput(conn_) && PQstatus(conn_) != CONNECTION_BAD) return true;
+    broken(PQerrorMessage(conn_));
+    return false;
+}
+
+bool Connection::process() {
+    // A NULL outside a command is taken for "nothing more yet" only when it repeats, so
+    // that one stray NULL (between pipeline segments) cannot leave results libpq
+    // already holds unread until the socket wakes us again.
+    int nulls = 0;
+    while (!pending_.empty()) {
+        if (PQisBusy(conn_)) return true;
+        auto& op = pending_.front();
+        PGresult* r = PQgetResult(conn_);
+        if (!r) {
+            if (op->kind == Op::Kind::script) {
+                finish_front();
+            } else if (op->in_command) {
+                op->in_command = false;
+                if (--op->commands == 0 && op->grouped) finish_front();
+            } else if (++nulls >= 2) {
+                return true;  // nothing more has arrived yet
+            }
+            continue;
+        }
+        nulls = 0;
+        const ExecStatusType status = PQresultStatus(r);
+        if (status == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            finish_front();
+            continue;
+        }
+        op->in_command = true;
+        if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+            op->result = result_of(r);
+        } else if (status == PGRES_FATAL_ERROR || status == PGRES_NONFATAL_ERROR) {
+            if (!op->error) op->error = error_of(r);
+            if (!op->prepared.empty()) prepared_.erase(op->prepared);
+        } else if (status == PGRES_PIPELINE_ABORTED && !op->error) {
+            // An earlier statement of the group failed: a grouped read is sent again;
+            // anything else has a Sync of its own, so this cannot be, but must not
+            // pass for success if it were.
+            if (op->grouped)
+                op->aborted = true;
+            else
+                op->error = DatabaseError(DatabaseError::Kind::other, "statement skipped after another failed");
+        }  // otherwise PGRES_PIPELINE_ABORTED follows the op's own failed command; its error is kept
+        PQclear(r);
+        if (PQstatus(conn_) == CONNECTION_BAD) {
+            broken(PQerrorMessage(conn_));
+            return false;
+        }
+    }
+    return true;
+}
+
+void Connection::finish_front() {
+    auto op = std::move(pending_.front());
+    pending_.pop_front();
+    complete(op);
+    if (pending_.size() + 1 == kMaxPipelineDepth) pool_.notify();
+}
+
+}  // namespace db::postgres

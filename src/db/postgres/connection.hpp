@@ -1,0 +1,211 @@
+#pragma once
+// One PostgreSQL connection and its pipeline (see pg_database.cpp for the whole design).
+//
+// The connection is non-blocking and in pipeline mode: each statement is sent as
+// [Parse] Bind/Execute Sync (Parse only the first time: named prepared statements,
+// once per connection) and answered in order, so statements of many requests can be
+// in flight on one connection at once. Reads of an already prepared statement share
+// one Sync per turn of the loop (see Connection::execute). Socket readiness comes from
+// Asio; the connection's I/O is a chain of callbacks holding the connection alive
+// (shared_from_this), so nothing is left suspended when the loop goes away. A
+// connection that breaks fails its statements with DatabaseError::unavailable and
+// reconnects with backoff.
+
+#include <libpq-fe.h>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <coroutine>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "core/task.hpp"
+#include "db/database.hpp"
+#include "db/postgres/conversion.hpp"
+
+namespace db::postgres {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kMaxPipelineDepth = 64;  // statements queued on one connection before waiting
+constexpr std::size_t kSpillDepth = 32;        // statements queued before the next connection is used
+constexpr auto kMinBackoff = std::chrono::milliseconds(100);
+constexpr auto kWatchInterval = std::chrono::milliseconds(100);  // how often deadlines are checked while statements wait
+constexpr auto kMaxBackoff = std::chrono::seconds(5);
+
+// SQL -> prepared statement name, found by the caller's view of the SQL (no copy).
+struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view sql) const noexcept { return std::hash<std::string_view>{}(sql); }
+};
+using PreparedNames = std::unordered_map<std::string, std::string, SqlHash, std::equal_to<>>;
+
+// One statement (or a script, or a barrier) waiting for its answer.
+struct Op {
+    enum class Kind { statement, script, barrier } kind = Kind::statement;
+    int commands = 0;         // statement: commands sent before its Sync
+    bool in_command = false;  // between a command's first result and its end (NULL)
+    bool grouped = false;     // a read sharing the Sync of its loop turn: done at its command's end
+    bool aborted = false;     // grouped, and not run because an earlier statement of its group failed
+    std::string prepared;     // SQL first prepared by this op: forgotten if the op fails
+    std::optional<Result> result;
+    std::optional<DatabaseError> error;
+    bool done = false;
+    std::coroutine_handle<> waiter;
+    // When the pool's watchdog first saw it waiting (within kWatchInterval of joining the
+    // pipeline): stamped there, not here, to keep a clock read off every statement.
+    std::chrono::steady_clock::time_point queued{};
+    // When its caller stops waiting (query_within): it is then answered with a timeout
+    // and stays in the pipeline, unwaited for, until its results have been read.
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+};
+
+class Pool;
+
+class Connection : public std::enable_shared_from_this<Connection> {
+public:
+    enum class State { connecting, ready, down };
+
+    explicit Connection(Pool& pool);
+    ~Connection() { drop(); }
+
+    State state() const { return state_; }
+    bool exclusive = false;
+    std::uint64_t generation() const { return generation_; }
+    std::size_t depth() const { return pending_.size(); }
+
+    void start() { connect(); }
+
+    void close();
+
+    // The statement's SQL is read only before the first suspension: it need not outlive
+    // the wait. Reads are the statements the caller declared so (db::reads).
+    //
+    // A read of a statement already prepared here, on a connection shared by requests,
+    // goes without a Sync of its own: the reads of one loop turn share the Sync sent
+    // when the turn ends (end_turn). libpq 15 sends at every PQpipelineSync, and the
+    // server answers (and flushes) each Sync separately, so one per read cost both sides
+    // a send() and a transaction per statement. The reads of a group run in one
+    // implicit transaction, each with its own snapshot (READ COMMITTED); if one of them
+    // fails, the server skips the rest of its group, which are then sent again, each
+    // with its own Sync. Anything else (writes, a statement's first use, a
+    // transaction's statements) closes the open group first and has a Sync of its own.
+    //
+    // `deadline`: when the caller stops waiting (see Op::deadline).
+    core::Task<Result> execute(Statement statement, Params params,
+                               Clock::time_point deadline = Clock::time_point::max());
+
+    // Several statements in the simple protocol (not allowed in pipeline mode): waits
+    // for everything queued before, leaves pipeline mode for the script, re-enters it.
+    core::Task<void> execute_script(std::string sql);
+
+    // Queues a statement nobody waits for (the rollback of an abandoned transaction).
+    void execute_detached(const std::string& sql);
+
+    // Acts on what has run out of time by `now`; true while something still waits (the
+    // pool keeps watching). A connection whose oldest statement has had no answer for
+    // the response timeout (or whose connection attempt has lasted as long) is given up:
+    // a server that hangs, rather than fails, is noticed, and a new connection (a new
+    // server process) replaces it.
+    bool check_deadlines(Clock::time_point now);
+
+private:
+    DatabaseError send_failed();
+
+    // Before a statement with a Sync of its own: the open group of reads gets its Sync
+    // first, and the socket is corked for the rest of the turn.
+    void begin_alone();
+
+    // The statement prepared as `name`, and its own Sync.
+    void send_alone(const std::string& name, const TextParams& text, Op& op);
+
+    // `send_now`: false for a grouped read, which leaves with its group's Sync (end_turn).
+    core::Task<Result> submit(std::shared_ptr<Op> op, bool send_now = true);
+
+    // Resumes the op's waiter, once: an op answered at its deadline completes again when
+    // its results are read at last.
+    void complete(const std::shared_ptr<Op>& op);
+
+    void fail_all(const DatabaseError& error);
+
+    // --- connecting ---------------------------------------------------------
+
+    void connect();
+
+    void poll_connect(PostgresPollingStatusType status);
+
+    void connected();
+
+    void connect_failed() { connect_failed(conn_ ? PQerrorMessage(conn_) : "out of memory"); }
+
+    void connect_failed(const std::string& why);
+
+    void retry_later();
+
+    // Asio watches libpq's socket; libpq may change it while connecting.
+    bool attach_socket();
+
+    void detach_socket();
+
+    void drop();
+
+    void broken(std::string_view why, DatabaseError::Kind kind = DatabaseError::Kind::unavailable);
+
+    // --- pipelined I/O --------------------------------------------------------
+
+    // Each statement ends with a Sync, and libpq 15's PQpipelineSync sends at once, so
+    // the statements queued in one turn of the loop would leave in as many TCP segments,
+    // each waking the server's backend. Corking the socket until the turn ends (a posted
+    // handler runs after the handlers already ready) sends them together: item_get
+    // 34-35k -> 39-40k requests/s, p99 1.7 -> 1.5 ms (bench/README.md, step 4).
+    void cork();
+
+    void schedule_turn_end();
+
+    // The turn's group of reads gets its Sync, and what the turn queued leaves.
+    void end_turn();
+
+    // Ends the open group of reads with a Sync, whose result a barrier takes.
+    void close_group();
+
+    // Sends what libpq holds, reads what has arrived, and waits for the socket as needed.
+    void pump();
+
+    void on_ready(boost::system::error_code ec);
+
+    bool consume();
+
+    // Hands every complete result libpq holds to its op; false if the connection broke.
+    // It never reads the socket itself (on_ready does, when the socket is readable):
+    // reading here, after every statement sent, cost several empty recv() calls per
+    // request.
+    bool process();
+
+    void finish_front();
+
+    Pool& pool_;
+    PGconn* conn_ = nullptr;
+    asio::posix::stream_descriptor socket_;
+    asio::steady_timer backoff_timer_;
+    std::chrono::milliseconds backoff_ = kMinBackoff;
+    State state_ = State::down;
+    std::uint64_t generation_ = 0;
+    bool closing_ = false;
+    bool reading_ = false;
+    bool writing_ = false;
+    bool corked_ = false;
+    bool turn_end_scheduled_ = false;
+    bool group_open_ = false;  // reads sent since the last Sync
+    bool reported_down_ = false;
+    Clock::time_point connect_started_;
+    std::deque<std::shared_ptr<Op>> pending_;
+    PreparedNames prepared_;  // SQL -> statement name
+    std::uint64_t statement_counter_ = 0;
+};
+
+}  // namespace db::postgres

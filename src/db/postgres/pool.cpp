@@ -1,0 +1,94 @@
+#include "db/postgres/pool.hpp"
+
+#include <algorithm>
+
+#include "core/asio_op.hpp"
+
+namespace db::postgres {
+
+Pool::Pool(asio::io_context& ioc, std::string conninfo, ConnectorOptions options)
+    : ioc_(ioc), conninfo_(std::move(conninfo)), options_(options) {
+    for (unsigned i = 0; i < std::max(1u, options_.size); ++i) conns_.push_back(std::make_shared<Connection>(*this));
+    for (auto& c : conns_) c->start();
+}
+
+Pool::~Pool() {
+    *alive_ = false;
+    for (auto& c : conns_) c->close();
+    notify();
+}
+
+// Statements gather on the first usable connection until its pipeline is kSpillDepth
+// deep, then spill to the least busy one. Measured on 2 cores: spreading every
+// statement over all connections keeps more PostgreSQL backends runnable at once, and
+// their scheduling shows as tail latency (item_get p99 of 6-140 ms with 4 per thread
+// spread, ~3 ms gathered, throughput alike); the other connections serve transactions
+// and bursts.
+std::shared_ptr<Connection> Pool::pick() const {
+    std::shared_ptr<Connection> best;
+    for (const auto& c : conns_) {
+        if (c->state() != Connection::State::ready || c->exclusive || c->depth() >= kMaxPipelineDepth) continue;
+        if (c->depth() < kSpillDepth) return c;
+        if (!best || c->depth() < best->depth()) best = c;
+    }
+    return best;
+}
+
+bool Pool::any_connecting() const {
+    for (const auto& c : conns_)
+        if (c->state() == Connection::State::connecting) return true;
+    return false;
+}
+
+core::Task<std::shared_ptr<Connection>> Pool::acquire(bool exclusive, Clock::time_point caller_deadline) {
+    const auto deadline = std::min(Clock::now() + options_.acquire_timeout, caller_deadline);
+    for (;;) {
+        if (auto c = pick()) {
+            // A transaction's BEGIN queues behind what is already there, outside it;
+            // marking the connection keeps anything else from queueing after it.
+            if (exclusive) c->exclusive = true;
+            co_return c;
+        }
+        // Every connection down and none trying right now: answer at once, do not wait.
+        const bool any_up = std::any_of(conns_.begin(), conns_.end(),
+                                        [](const auto& c) { return c->state() == Connection::State::ready; });
+        if (!any_up && !any_connecting()) throw unavailable("no connection to the database");
+        if (std::chrono::steady_clock::now() >= deadline)
+            throw DatabaseError(DatabaseError::Kind::timeout, "timed out waiting for a database connection");
+
+        asio::steady_timer timer(ioc_, deadline);
+        waiters_.push_back(&timer);
+        auto it = std::prev(waiters_.end());
+        const auto alive = alive_;
+        co_await core::async_wait_op([&](auto cb) { timer.async_wait(std::move(cb)); });
+        if (!*alive) throw unavailable("the database pool was closed");
+        waiters_.erase(it);
+    }
+}
+
+void Pool::release_exclusive(Connection& conn) {
+    conn.exclusive = false;
+    notify();
+}
+
+void Pool::notify() {
+    for (auto* t : waiters_) t->cancel();
+}
+
+void Pool::watch() {
+    if (watching_) return;
+    watching_ = true;
+    watchdog_.expires_after(kWatchInterval);
+    watchdog_.async_wait([this, alive = alive_](boost::system::error_code ec) {
+        if (ec || !*alive) return;  // the pool is gone
+        watching_ = false;
+        const auto now = Clock::now();
+        bool waiting = false;
+        // A copy: giving a connection up may notify, never add or remove connections,
+        // but the check must not depend on that.
+        for (const auto& c : std::vector<std::shared_ptr<Connection>>(conns_)) waiting = c->check_deadlines(now) || waiting;
+        if (waiting) watch();
+    });
+}
+
+}  // namespace db::postgres

@@ -1,0 +1,66 @@
+#pragma once
+// A thread's PostgreSQL connections: single statements of many requests share a
+// connection's pipeline, a transaction takes one for itself.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/task.hpp"
+#include "db/database.hpp"
+#include "db/postgres/connection.hpp"
+
+namespace db::postgres {
+
+class Pool {
+public:
+    Pool(asio::io_context& ioc, std::string conninfo, ConnectorOptions options);
+    ~Pool();
+
+    asio::io_context& ioc() { return ioc_; }
+    // False once the pool is destroyed: what resumes after that (a transaction's
+    // rollback, a waiter) must not touch it.
+    std::shared_ptr<const bool> alive() const { return alive_; }
+    const std::string& conninfo() const { return conninfo_; }
+    const ConnectorOptions& options() const { return options_; }
+
+    // A connection to queue a single statement on, or one for a transaction alone.
+    // `deadline`: the caller's own, if sooner than the pool's timeout.
+    core::Task<std::shared_ptr<Connection>> acquire(bool exclusive, Clock::time_point deadline = Clock::time_point::max());
+    // A connection to queue a single statement on if one is usable now, without waiting.
+    std::shared_ptr<Connection> try_acquire() const { return pick(); }
+    void release_exclusive(Connection& conn);
+    // Something changed (a connection came up or freed): waiters look again.
+    void notify();
+    // Checks the connections' deadlines every kWatchInterval while any statement or
+    // connection attempt waits (one timer for the pool, not one per statement).
+    void watch();
+
+private:
+    std::shared_ptr<Connection> pick() const;
+    bool any_connecting() const;
+
+    asio::io_context& ioc_;
+    std::string conninfo_;
+    ConnectorOptions options_;
+    std::vector<std::shared_ptr<Connection>> conns_;
+    std::list<asio::steady_timer*> waiters_;
+    asio::steady_timer watchdog_{ioc_};
+    bool watching_ = false;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// Gives a connection taken for a transaction or script back, if the pool still exists.
+struct ExclusiveRelease {
+    std::shared_ptr<const bool> alive;
+    Pool& pool;
+    Connection& conn;
+    ~ExclusiveRelease() {
+        if (*alive) pool.release_exclusive(conn);
+    }
+};
+
+}  // namespace db::postgres
