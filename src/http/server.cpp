@@ -1,4 +1,5 @@
-// With wire.cpp, the only translation units that see Beast and Asio's sockets.
+// With wire.cpp and connection.cpp, the only translation units that see Beast and
+// Asio's sockets.
 //
 // Each thread runs its own io_context with its own SO_REUSEPORT acceptor; a
 // connection lives on the thread that accepted it. A connection's life is one
@@ -34,6 +35,7 @@
 
 #include "core/asio_op.hpp"
 #include "core/log.hpp"
+#include "http/connection.hpp"
 #include "http/wire.hpp"
 
 namespace http {
@@ -65,26 +67,7 @@ void log_exception(const char* what_ended, std::exception_ptr e) {
     }
 }
 
-bool is_disconnect(const beast::error_code& ec) {
-    return ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-           ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor ||  // closed: timed out
-           ec == asio::error::broken_pipe || ec == bhttp::error::partial_message;
-}
-
 }  // namespace
-
-struct Connection {
-    explicit Connection(tcp::socket s) : socket(std::move(s)) {}
-
-    tcp::socket socket;
-    // When the pending read or write has run out of time; the worker's sweep closes the
-    // socket then (so the operation ends with an error). Set before each operation.
-    Clock::time_point deadline = Clock::time_point::max();
-    std::string out;   // the response being written; its capacity is kept for the next
-    bool idle = true;  // waiting for the first byte of a request: safe to close on shutdown
-
-    void expires_after(std::chrono::seconds timeout) { deadline = Clock::now() + timeout; }
-};
 
 struct Worker {
     Server::Impl& server;
@@ -122,51 +105,6 @@ struct Server::Impl {
 };
 
 namespace {
-
-core::Task<void> write_response(Connection& conn, Response res, unsigned version, bool keep_alive,
-                                std::chrono::seconds timeout, beast::error_code& ec) {
-    render_response(conn.out, res, version, keep_alive);
-    conn.expires_after(timeout);
-    auto [err, n] = co_await async_op(
-        [&](auto cb) { asio::async_write(conn.socket, asio::buffer(conn.out), std::move(cb)); });
-    ec = err;
-}
-
-using Parser = bhttp::request_parser<bhttp::string_body>;
-
-// Answers a request the App never saw (unreadable, too large) and closes.
-core::Task<void> reject(Connection& conn, const Parser& parser, int status, std::string_view detail,
-                        std::chrono::seconds timeout) {
-    const auto start = std::chrono::steady_clock::now();
-    Request req;  // as much of it as was read, for the log line
-    if (parser.is_header_done()) {
-        req.method = std::string(parser.get().method_string());
-        req.set_target(parser.get().target());
-    }
-    Response res = Response::detail(status, detail);
-    const std::string id = request_id_for(req);
-    res.headers.set("x-request-id", id);
-    log_access(req, id, status, res.body.size(), std::chrono::steady_clock::now() - start);
-    beast::error_code ec;
-    co_await write_response(conn, std::move(res), 11, false, timeout, ec);
-}
-
-// After answering early (413), read and discard what the client is still sending for
-// a moment before closing: closing with unread data makes the kernel send a reset,
-// which can destroy the answer before the client reads it.
-core::Task<void> linger(Connection& conn) {
-    beast::error_code ignored;  // the peer may already be gone
-    conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
-    conn.expires_after(std::chrono::seconds(2));
-    std::array<char, 16384> scratch;
-    std::size_t total = 0;
-    while (total < 16 * 1024 * 1024) {
-        auto [ec, n] = co_await async_op(
-            [&](auto cb) { conn.socket.async_read_some(asio::buffer(scratch), std::move(cb)); });
-        if (ec) break;
-        total += n;
-    }
-}
 
 core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
     const ServerOptions& opt = w.server.options;

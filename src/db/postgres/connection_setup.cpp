@@ -1,0 +1,112 @@
+// A PostgreSQL connection's life: connecting without blocking, reconnecting with
+// backoff, and giving up a connection that broke (connection.hpp).
+
+#include <boost/asio/io_context.hpp>
+
+#include "core/log.hpp"
+#include "db/postgres/connection.hpp"
+#include "db/postgres/pool.hpp"
+
+namespace db::postgres {
+
+void Connection::connect() {
+    drop();
+    state_ = State::connecting;
+    connect_started_ = Clock::now();
+    pool_.watch();
+    const std::string options = "-c statement_timeout=" + std::to_string(pool_.options().statement_timeout.count());
+    // The caller's application_name, if any, last: it ends the list when there is none.
+    const std::string& name = pool_.options().application_name;
+    const char* keys[] = {"dbname", "options", name.empty() ? nullptr : "application_name", nullptr};
+    const char* values[] = {pool_.conninfo().c_str(), options.c_str(), name.c_str(), nullptr};
+    conn_ = PQconnectStartParams(keys, values, 1);
+    if (!conn_ || PQstatus(conn_) == CONNECTION_BAD) return connect_failed();
+    PQsetNoticeProcessor(conn_, log_notice, nullptr);
+    PQsetnonblocking(conn_, 1);
+    poll_connect(PGRES_POLLING_WRITING);
+}
+
+void Connection::poll_connect(PostgresPollingStatusType status) {
+    if (closing_) return;
+    if (status == PGRES_POLLING_OK) return connected();
+    if (status == PGRES_POLLING_FAILED) return connect_failed();
+    if (!attach_socket()) return connect_failed();
+    const auto kind = status == PGRES_POLLING_READING ? asio::posix::stream_descriptor::wait_read
+                                                      : asio::posix::stream_descriptor::wait_write;
+    socket_.async_wait(kind, [self = shared_from_this()](boost::system::error_code ec) {
+        if (self->closing_ || !self->conn_) return;
+        if (ec) return self->connect_failed();
+        self->poll_connect(PQconnectPoll(self->conn_));
+    });
+}
+
+void Connection::connected() {
+    if (!PQenterPipelineMode(conn_) || !attach_socket()) return connect_failed();
+    state_ = State::ready;
+    backoff_ = kMinBackoff;
+    ++generation_;
+    if (reported_down_) core::log::info("database connection restored");
+    reported_down_ = false;
+    pool_.notify();
+}
+
+void Connection::connect_failed(const std::string& why) {
+    if (!reported_down_) {
+        core::log::warn("database connection failed", {{"error", why}});
+        reported_down_ = true;
+    }
+    drop();
+    state_ = State::down;
+    pool_.notify();  // waiters learn there is nothing to wait for
+    retry_later();
+}
+
+void Connection::retry_later() {
+    if (closing_) return;
+    backoff_timer_.expires_after(backoff_);
+    backoff_ = std::min(backoff_ * 2, std::chrono::duration_cast<std::chrono::milliseconds>(kMaxBackoff));
+    backoff_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (!ec && !self->closing_) self->connect();
+    });
+}
+
+bool Connection::attach_socket() {
+    const int fd = PQsocket(conn_);
+    if (fd < 0) return false;
+    if (socket_.is_open() && socket_.native_handle() == fd) return true;
+    detach_socket();
+    boost::system::error_code ec;
+    socket_.assign(fd, ec);
+    return !ec;
+}
+
+void Connection::detach_socket() {
+    if (!socket_.is_open()) return;
+    boost::system::error_code ignored;  // nothing to do if there was nothing to cancel
+    socket_.cancel(ignored);
+    socket_.release();  // libpq owns the file descriptor; PQfinish closes it
+    reading_ = writing_ = false;
+}
+
+void Connection::drop() {
+    group_open_ = false;
+    detach_socket();
+    if (conn_) PQfinish(conn_);
+    conn_ = nullptr;
+    prepared_.clear();
+}
+
+void Connection::broken(std::string_view why, DatabaseError::Kind kind) {
+    if (state_ != State::ready) return;
+    core::log::warn("database connection lost", {{"error", why}});
+    reported_down_ = true;
+    state_ = State::down;
+    exclusive = false;
+    ++generation_;
+    fail_all(DatabaseError(kind, "database unavailable: " + std::string(why)));
+    drop();
+    pool_.notify();
+    retry_later();
+}
+
+}  // namespace db::postgres

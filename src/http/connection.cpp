@@ -1,0 +1,63 @@
+#include "http/connection.hpp"
+
+#include <array>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include "core/asio_op.hpp"
+#include "http/app.hpp"
+#include "http/wire.hpp"
+
+namespace http {
+
+using core::async_op;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+bool is_disconnect(const beast::error_code& ec) {
+    return ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+           ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor ||  // closed: timed out
+           ec == asio::error::broken_pipe || ec == bhttp::error::partial_message;
+}
+
+core::Task<void> write_response(Connection& conn, Response res, unsigned version, bool keep_alive,
+                                std::chrono::seconds timeout, beast::error_code& ec) {
+    render_response(conn.out, res, version, keep_alive);
+    conn.expires_after(timeout);
+    auto [err, n] = co_await async_op(
+        [&](auto cb) { asio::async_write(conn.socket, asio::buffer(conn.out), std::move(cb)); });
+    ec = err;
+}
+
+core::Task<void> reject(Connection& conn, const Parser& parser, int status, std::string_view detail,
+                        std::chrono::seconds timeout) {
+    const auto start = std::chrono::steady_clock::now();
+    Request req;  // as much of it as was read, for the log line
+    if (parser.is_header_done()) {
+        req.method = std::string(parser.get().method_string());
+        req.set_target(parser.get().target());
+    }
+    Response res = Response::detail(status, detail);
+    const std::string id = request_id_for(req);
+    res.headers.set("x-request-id", id);
+    log_access(req, id, status, res.body.size(), std::chrono::steady_clock::now() - start);
+    beast::error_code ec;
+    co_await write_response(conn, std::move(res), 11, false, timeout, ec);
+}
+
+core::Task<void> linger(Connection& conn) {
+    beast::error_code ignored;  // the peer may already be gone
+    conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
+    conn.expires_after(std::chrono::seconds(2));
+    std::array<char, 16384> scratch;
+    std::size_t total = 0;
+    while (total < 16 * 1024 * 1024) {
+        auto [ec, n] = co_await async_op(
+            [&](auto cb) { conn.socket.async_read_some(asio::buffer(scratch), std::move(cb)); });
+        if (ec) break;
+        total += n;
+    }
+}
+
+}  // namespace http

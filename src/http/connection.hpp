@@ -1,0 +1,51 @@
+#pragma once
+// A client's connection as the server holds it (server.cpp), and what is written on it
+// besides the App's answers: the answer to a request the App never saw, the linger
+// before closing. Private to http.
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "core/task.hpp"
+#include "http/message.hpp"
+
+namespace http {
+
+using tcp = boost::asio::ip::tcp;
+using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+
+struct Connection {
+    explicit Connection(tcp::socket s) : socket(std::move(s)) {}
+
+    tcp::socket socket;
+    // When the pending read or write has run out of time; the worker's sweep closes the
+    // socket then (so the operation ends with an error). Set before each operation.
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    std::string out;   // the response being written; its capacity is kept for the next
+    bool idle = true;  // waiting for the first byte of a request: safe to close on shutdown
+
+    void expires_after(std::chrono::seconds timeout) { deadline = std::chrono::steady_clock::now() + timeout; }
+};
+
+// The peer left (or its connection was closed for a timeout): nothing to log.
+bool is_disconnect(const boost::beast::error_code& ec);
+
+// Writes `res` within `timeout`; `ec` says how it went.
+core::Task<void> write_response(Connection& conn, Response res, unsigned version, bool keep_alive,
+                                std::chrono::seconds timeout, boost::beast::error_code& ec);
+
+// Answers a request the App never saw (unreadable, too large) and closes.
+core::Task<void> reject(Connection& conn, const Parser& parser, int status, std::string_view detail,
+                        std::chrono::seconds timeout);
+
+// After answering early (413), read and discard what the client is still sending for
+// a moment before closing: closing with unread data makes the kernel send a reset,
+// which can destroy the answer before the client reads it.
+core::Task<void> linger(Connection& conn);
+
+}  // namespace http
