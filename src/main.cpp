@@ -1,11 +1,13 @@
 // items-api: serve the API, or manage the database schema.
 
 #include <CLI/CLI.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/asio/io_context.hpp>
 #include <cstdio>
 #include <iostream>
 
 #include "api/app.hpp"
+#include "api/routes.hpp"
 #include "config/settings.hpp"
 #include "core/log.hpp"
 #include "core/run.hpp"
@@ -77,6 +79,13 @@ int migrate(const std::string& env_file, const std::string& action) {
     return 0;
 }
 
+// The OpenAPI document, as GET /openapi.json serves it: no database, no server.
+int print_openapi(const std::string& env_file) {
+    const config::Settings settings = load(env_file);
+    std::cout << boost::json::serialize(api::openapi_document(settings, api::all_routes())) << '\n';
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -88,6 +97,8 @@ int main(int argc, char** argv) {
 
     auto* serve_cmd = cli.add_subcommand("serve", "Serve the HTTP API until SIGTERM or SIGINT (then drain and exit 0)");
     auto* migrate_cmd = cli.add_subcommand("migrate", "Manage the database schema");
+    auto* openapi_cmd =
+        cli.add_subcommand("openapi", "Print the OpenAPI 3.1 document (what GET /openapi.json serves) and exit");
     std::string action = "up";
     migrate_cmd->add_option("action", action, "up: apply pending migrations; down: revert the newest; status: list")
         ->check(CLI::IsMember({"up", "down", "status"}))
@@ -98,6 +109,7 @@ int main(int argc, char** argv) {
     try {
         if (serve_cmd->parsed()) return serve(env_file);
         if (migrate_cmd->parsed()) return migrate(env_file, action);
+        if (openapi_cmd->parsed()) return print_openapi(env_file);
     } catch (const config::SettingsError& e) {
         std::fprintf(stderr, "items-api: %s\n", e.what());
         return kBadSetting;

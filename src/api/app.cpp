@@ -1,8 +1,11 @@
 #include "api/app.hpp"
 
+#include <boost/json/serialize.hpp>
+
 #include "api/deps.hpp"
 #include "api/routes.hpp"
 #include "core/log.hpp"
+#include "openapi/document.hpp"
 
 namespace api {
 
@@ -20,7 +23,6 @@ std::optional<http::Response> overload_errors(const std::exception& e, const htt
     response.headers.set("retry-after", "1");
     return response;
 }
-}  // namespace
 
 db::ConnectorOptions connector_options(const config::Settings& s) {
     db::ConnectorOptions options;
@@ -34,6 +36,19 @@ db::ConnectorOptions connector_options(const config::Settings& s) {
     return options;
 }
 
+// GET <OPENAPI_URL>: the document, serialized once; not itself in the document.
+http::Route openapi_route(std::string path, std::string document) {
+    http::RouteInfo info;
+    info.method = "GET";
+    info.path = std::move(path);
+    auto body = std::make_shared<const std::string>(std::move(document));
+    return http::Route{std::move(info), [body](http::RequestContext&) -> core::Task<http::Response> {
+                           co_return http::Response::json(200, *body);
+                       }};
+}
+
+}  // namespace
+
 std::unique_ptr<db::Connector> open_database(const config::Settings& settings) {
     try {
         return db::make_connector(settings.database, connector_options(settings));
@@ -42,13 +57,32 @@ std::unique_ptr<db::Connector> open_database(const config::Settings& settings) {
     }
 }
 
+std::vector<http::Route> all_routes() {
+    std::vector<http::Route> routes;
+    for (auto group : {auth_routes(), users_routes(), items_routes(), health_routes()}) {
+        for (auto& route : group.take()) routes.push_back(std::move(route));
+    }
+    return routes;
+}
+
+boost::json::object openapi_document(const config::Settings& settings, const std::vector<http::Route>& routes) {
+    openapi::Info info{settings.api_title, settings.api_version, settings.api_description, {}};
+    // FastAPI's OAuth2PasswordBearer(tokenUrl="/auth/token"), which CurrentUser refers to.
+    info.security_schemes["OAuth2PasswordBearer"] = boost::json::object{
+        {"type", "oauth2"},
+        {"flows", boost::json::object{{"password", boost::json::object{{"scopes", boost::json::object{}},
+                                                                        {"tokenUrl", "/auth/token"}}}}}};
+    return openapi::build(routes, info);
+}
+
 Service::Service(const config::Settings& settings)
     : context_(std::make_unique<AppContext>(settings)), connector_(open_database(settings)) {
     app_.on_exception(overload_errors);
-    app_.include(auth_routes().take());
-    app_.include(users_routes().take());
-    app_.include(items_routes().take());
-    app_.include(health_routes().take());
+    auto routes = all_routes();
+    std::string document;
+    if (!settings.openapi_url.empty()) document = boost::json::serialize(openapi_document(settings, routes));
+    app_.include(std::move(routes));
+    if (!settings.openapi_url.empty()) app_.add(openapi_route(settings.openapi_url, std::move(document)));
 }
 
 Service::~Service() = default;

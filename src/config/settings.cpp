@@ -118,6 +118,20 @@ Declared choice(const char* name, T Settings::*member, std::vector<std::pair<std
             }};
 }
 
+// Text, taken as it is (surrounding spaces trimmed); `check` says what is wrong with it.
+Declared text(const char* name, std::string Settings::*member, std::string default_value, std::string help,
+              std::string type = "text", std::function<std::string(const std::string&)> check = {}) {
+    return {{name, type, default_value, std::move(help)},
+            [=](Settings& s, const std::string* raw) {
+                std::string value = raw ? std::string(trim(*raw)) : default_value;
+                if (check) {
+                    if (const std::string problem = check(value); !problem.empty())
+                        throw SettingsError(name, quoted(value) + " " + problem);
+                }
+                s.*member = std::move(value);
+            }};
+}
+
 unsigned cores() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 // The declarations, in the order they are read and documented.
@@ -210,6 +224,13 @@ const std::vector<Declared>& declarations() {
               "failed logins per client address within the window (then 429)"),
         whole("LOGIN_FAILURE_WINDOW", &Settings::login_failure_window, 1, 86400, 60,
               "seconds a failed login counts"),
+        text("OPENAPI_URL", &Settings::openapi_url, "/openapi.json",
+             "where the OpenAPI document is served; empty: not served", "a path, or empty",
+             [](const std::string& v) { return v.empty() || v.front() == '/' ? "" : "is not a path (/...) or empty"; }),
+        text("API_TITLE", &Settings::api_title, "Production API", "the OpenAPI document's title"),
+        text("API_VERSION", &Settings::api_version, "1.0.0", "the OpenAPI document's version"),
+        text("API_DESCRIPTION", &Settings::api_description, "Users and Items REST API — FastAPI 2026 tutorial",
+             "the OpenAPI document's description"),
     };
     return all;
 }

@@ -45,6 +45,10 @@ struct Settings {
     unsigned login_max_failures = 0;             // per account (e-mail) within the window
     unsigned login_max_failures_per_client = 0;  // per client address within the window
     std::chrono::seconds login_failure_window{};
+    std::string openapi_url;  // empty: no document served
+    std::string api_title;
+    std::string api_version;
+    std::string api_description;
 };
 
 // What --help and the README's table show of a setting.

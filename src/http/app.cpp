@@ -1,5 +1,7 @@
 #include "http/app.hpp"
 
+#include <cctype>
+
 #include <algorithm>
 
 #include "core/log.hpp"
@@ -93,6 +95,16 @@ core::Task<Response> App::handle(Request& request, WorkerState* worker) {
     log_access(request, ctx.request_id, response.status, response.body.size(),
                std::chrono::steady_clock::now() - start);
     co_return response;
+}
+
+std::string operation_id(std::string_view summary, std::string_view path, std::string_view method) {
+    const auto word = [](unsigned char c) { return std::isalnum(c) || c == '_'; };
+    std::string id;
+    for (unsigned char c : summary) id += c == ' ' ? '_' : static_cast<char>(std::tolower(c));
+    for (unsigned char c : path) id += word(c) ? static_cast<char>(c) : '_';
+    id += '_';
+    for (unsigned char c : method) id += static_cast<char>(std::tolower(c));
+    return id;
 }
 
 }  // namespace http

@@ -29,6 +29,10 @@ struct WorkerState {
     virtual ~WorkerState() = default;
 };
 
+// FastAPI's unique id of an operation: the handler's name (the summary in snake case),
+// the path and the method, every non-word character an underscore.
+std::string operation_id(std::string_view summary, std::string_view path, std::string_view method);
+
 // Makes a thread's WorkerState on that thread's io_context.
 using WorkerInit = std::function<std::unique_ptr<WorkerState>(boost::asio::io_context&)>;
 
@@ -54,9 +58,11 @@ struct RouteInfo {
     std::string method;
     std::string path;
     std::string summary;
+    std::string operation_id;  // as FastAPI makes it: read_item_items__item_id__get
     std::vector<std::string> tags;
     int status = 200;
-    // Builds the OpenAPI operation object, adding the schemas it refers to.
+    // Builds the OpenAPI operation object, adding the schemas it refers to; empty for a
+    // route left out of the document.
     std::function<boost::json::object(schema::Definitions&)> describe;
 };
 

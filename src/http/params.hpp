@@ -110,8 +110,14 @@ struct Form {
         auto in = e.at("body");
         schema::decode_text_fields(detail::form_fields(ctx.request), out.value, e, true);
     }
+    // Named as FastAPI names a form's fields together: Body_<operationId>.
     static void document(boost::json::object& op, schema::Definitions& defs) {
-        detail::set_request_body(op, "application/x-www-form-urlencoded", schema::Codec<M>::schema(defs));
+        const std::string name = "Body_" + std::string(op.at("operationId").as_string());
+        auto definition = schema::Codec<M>::definition(defs);
+        definition["title"] = name;
+        defs.schemas[name] = std::move(definition);
+        detail::set_request_body(op, "application/x-www-form-urlencoded",
+                                 boost::json::object{{"$ref", defs.ref_prefix + name}});
     }
 };
 

@@ -118,6 +118,7 @@ boost::json::object describe(const RouteInfo& info, schema::Definitions& defs) {
         op["tags"] = std::move(tags);
     }
     op["summary"] = info.summary;
+    op["operationId"] = info.operation_id;
     std::apply([&](auto&... p) { ([&]<class P>(P&) { if constexpr (Documented<P>) P::document(op, defs); }(p), ...); },
                *std::make_unique<Args>());
 
@@ -174,6 +175,7 @@ public:
         info.method = std::string(method);
         info.path = prefix_ + std::string(path);
         info.summary = std::move(opts.summary);
+        info.operation_id = operation_id(info.summary, info.path, info.method);
         info.tags = opts.tags.empty() ? tags_ : std::move(opts.tags);
         info.status = opts.status;
         info.describe = [info_copy = info](schema::Definitions& defs) {

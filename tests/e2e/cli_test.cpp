@@ -55,6 +55,15 @@ TEST(Cli, UnwritableDatabasePathNamesDatabaseUrl) {
     EXPECT_NE(r.err.find("DATABASE_URL"), std::string::npos) << r.err;
 }
 
+// For client generators and CI: the document alone, without a database or a server
+// (here a database path that cannot even be opened).
+TEST(Cli, OpenapiPrintsTheDocumentWithoutADatabase) {
+    const auto r = run({"openapi"}, {{"DATABASE_URL", "sqlite:////proc/no/such/app.db"}});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out.rfind(R"({"openapi":"3.1.0",)", 0), 0u) << r.out.substr(0, 200);
+    EXPECT_NE(r.out.find(R"("operationId":"read_item_items__item_id__get")"), std::string::npos);
+}
+
 TEST(Cli, MigrateUpStatusDown) {
     const std::string folder = e2e::temp_folder();
     const std::map<std::string, std::string> env{{"DATABASE_URL", "sqlite:///data/app.db"}};

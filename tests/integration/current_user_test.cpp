@@ -30,7 +30,7 @@ protected:
         std::vector<std::pair<std::string, std::string>> out;
         for (const auto& route : sut.service.app().routes()) {
             schema::Definitions defs;
-            if (!route.info.describe(defs).contains("security")) continue;
+            if (!route.info.describe || !route.info.describe(defs).contains("security")) continue;
             std::string path = route.info.path;
             for (auto [name, value] : {std::pair{"{item_id}", item}, std::pair{"{user_id}", user}}) {
                 if (auto at = path.find(name); at != std::string::npos) path.replace(at, std::strlen(name), value);

@@ -1,0 +1,69 @@
+#include "openapi/document.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace openapi {
+
+namespace json = boost::json;
+
+namespace {
+
+// FastAPI's schemas of a 422's body.
+void add_validation_error_schemas(schema::Definitions& defs) {
+    defs.schemas["ValidationError"] = json::object{
+        {"properties",
+         json::object{
+             {"loc", json::object{{"items", json::object{{"anyOf", json::array{json::object{{"type", "string"}},
+                                                                                json::object{{"type", "integer"}}}}}},
+                                  {"type", "array"},
+                                  {"title", "Location"}}},
+             {"msg", json::object{{"type", "string"}, {"title", "Message"}}},
+             {"type", json::object{{"type", "string"}, {"title", "Error Type"}}}}},
+        {"type", "object"},
+        {"required", json::array{"loc", "msg", "type"}},
+        {"title", "ValidationError"}};
+    defs.schemas["HTTPValidationError"] = json::object{
+        {"properties", json::object{{"detail", json::object{{"items", json::object{{"$ref", defs.ref_prefix +
+                                                                                               "ValidationError"}}},
+                                                            {"type", "array"},
+                                                            {"title", "Detail"}}}}},
+        {"type", "object"},
+        {"title", "HTTPValidationError"}};
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+}  // namespace
+
+json::object build(const std::vector<http::Route>& routes, const Info& info) {
+    schema::Definitions defs;
+    json::object paths;
+    for (const auto& route : routes) {
+        if (!route.info.describe) continue;  // not documented (the document's own route)
+        auto& item = paths[route.info.path];
+        if (!item.is_object()) item = json::object{};
+        item.as_object()[lower(route.info.method)] = route.info.describe(defs);
+    }
+    add_validation_error_schemas(defs);
+    // Sorted by name, as FastAPI lists them.
+    std::vector<std::string> names;
+    for (const auto& [name, _] : defs.schemas) names.emplace_back(name);
+    std::sort(names.begin(), names.end());
+    json::object schemas;
+    for (const auto& name : names) schemas[name] = defs.schemas.at(name);
+
+    json::object components{{"schemas", std::move(schemas)}};
+    if (!info.security_schemes.empty()) components["securitySchemes"] = info.security_schemes;
+    json::object document_info{{"title", info.title}, {"version", info.version}};
+    if (!info.description.empty()) document_info["description"] = info.description;
+    return json::object{{"openapi", "3.1.0"},
+                        {"info", std::move(document_info)},
+                        {"paths", std::move(paths)},
+                        {"components", std::move(components)}};
+}
+
+}  // namespace openapi

@@ -1,0 +1,109 @@
+// The OpenAPI document: built from the route table, served at OPENAPI_URL, and a
+// drop-in for the original's (its operation ids, tags, parameters and schema names).
+
+#include <boost/json/parse.hpp>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "api/routes.hpp"
+#include "api_support.hpp"
+
+namespace {
+
+namespace json = boost::json;
+
+json::value read_fixture(const std::string& name) {
+    std::ifstream in(std::string(ITEMS_FIXTURES_DIR) + "/" + name);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return json::parse(ss.str());
+}
+
+json::object our_document() {
+    const auto settings = testing_support::settings_for("sqlite:///:memory:");
+    return api::openapi_document(settings, api::all_routes());
+}
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// What a client generated from the original's document relies on.
+TEST(OpenApi, EveryOperationOfTheOriginalIsHereUnderTheSameNames) {
+    const auto original = read_fixture("original_openapi.json").as_object();
+    const auto ours = our_document();
+    EXPECT_EQ(ours.at("openapi"), "3.1.0");
+    std::size_t operations = 0;
+    for (const auto& [path, item] : original.at("paths").as_object()) {
+        for (const auto& [method, theirs] : item.as_object()) {
+            ++operations;
+            const std::string where = std::string(method) + " " + std::string(path);
+            const auto* mine = ours.at("paths").as_object().if_contains(path);
+            ASSERT_TRUE(mine && mine->as_object().contains(method)) << where;
+            const auto& op = mine->at(method).as_object();
+            for (const char* key : {"operationId", "tags", "summary"}) EXPECT_EQ(op.at(key), theirs.at(key)) << where;
+            EXPECT_EQ(op.if_contains("security") ? op.at("security") : json::value(),
+                      theirs.as_object().if_contains("security") ? theirs.at("security") : json::value())
+                << where;
+            std::vector<std::pair<json::value, json::value>> theirs_params, my_params;
+            if (const auto* p = theirs.as_object().if_contains("parameters"))
+                for (const auto& x : p->as_array()) theirs_params.emplace_back(x.at("name"), x.at("in"));
+            if (const auto* p = op.if_contains("parameters"))
+                for (const auto& x : p->as_array()) my_params.emplace_back(x.at("name"), x.at("in"));
+            EXPECT_EQ(my_params, theirs_params) << where;
+            // The request body: its content type and its schema's name.
+            if (const auto* body = theirs.as_object().if_contains("requestBody")) {
+                ASSERT_TRUE(op.contains("requestBody")) << where;
+                EXPECT_EQ(op.at("requestBody").at("content"), body->at("content")) << where;
+            } else {
+                EXPECT_FALSE(op.contains("requestBody")) << where;
+            }
+            for (const auto& [status, _] : theirs.at("responses").as_object())
+                EXPECT_TRUE(op.at("responses").as_object().contains(status)) << where << " " << status;
+        }
+    }
+    EXPECT_EQ(operations, 11u);
+    for (const auto& [name, _] : original.at("components").at("schemas").as_object())
+        EXPECT_TRUE(ours.at("components").at("schemas").as_object().contains(name)) << name;
+    EXPECT_EQ(ours.at("components").at("securitySchemes"), original.at("components").at("securitySchemes"));
+}
+
+class OpenApiServed : public testing_support::ApiTest {
+protected:
+    OpenApiServed() : ApiTest(extra()) {}
+    static config::Environment extra() { return {{"OPENAPI_URL", GetParam() == "sqlite" ? "/openapi.json" : "/api/openapi.json"}}; }
+};
+
+// Every route is documented, every documented operation is routed, and the service
+// serves exactly the document `items-api openapi` prints (with OPENAPI_URL moved on
+// PostgreSQL's run, to show the setting).
+TEST_P(OpenApiServed, TheServedDocumentIsTheRouteTable) {
+    const std::string url = GetParam() == "sqlite" ? "/openapi.json" : "/api/openapi.json";
+    const auto r = client.get(url);
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(*r.headers.find("content-type"), "application/json");
+    const auto served = json::parse(r.body).as_object();
+    EXPECT_EQ(served, our_document());
+
+    std::set<std::string> routed, documented;
+    for (const auto& route : sut.service.app().routes())
+        if (route.info.path != url) routed.insert(lower(route.info.method) + " " + route.info.path);
+    for (const auto& [path, item] : served.at("paths").as_object())
+        for (const auto& [method, _] : item.as_object()) documented.insert(std::string(method) + " " + std::string(path));
+    EXPECT_EQ(documented, routed);
+    EXPECT_EQ(client.get(GetParam() == "sqlite" ? "/api/openapi.json" : "/openapi.json").status, 404);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, OpenApiServed, ::testing::ValuesIn(testing_support::backends()),
+                         testing_support::backend_name);
+
+TEST(OpenApi, AnEmptyOpenapiUrlServesNoDocument) {
+    testing_support::FreshDatabase fresh("sqlite");
+    testing_support::ServiceUnderTest sut(fresh.url(), {{"OPENAPI_URL", ""}});
+    EXPECT_EQ(sut.client->get("/openapi.json").status, 404);
+    for (const auto& route : sut.service.app().routes()) EXPECT_NE(route.info.path, "/openapi.json");
+}
+
+}  // namespace
