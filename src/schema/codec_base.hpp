@@ -57,6 +57,7 @@ bool decode_bool_text(std::string_view s, bool& out, Errors& e);
 bool normalize_email(std::string& s, Errors& e);
 // As Pydantic's pattern ^value$ on a literal value.
 bool check_exactly(std::string_view s, std::string_view value, Errors& e);
+std::string exactly_pattern(std::string_view value);  // "^value$"
 void write_string(std::string& out, std::string_view s);
 void write_int(std::string& out, std::int64_t v);
 void write_bool(std::string& out, bool v);

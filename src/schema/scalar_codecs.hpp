@@ -114,7 +114,7 @@ struct Codec<Exactly<Value>> {
     }
     static void write(std::string& out, const Exactly<Value>& v) { detail::write_string(out, v); }
     static json::object schema(Definitions&) {
-        return {{"type", "string"}, {"pattern", "^" + std::string(Value.view()) + "$"}};
+        return {{"type", "string"}, {"pattern", detail::exactly_pattern(Value.view())}};
     }
 };
 

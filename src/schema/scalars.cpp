@@ -286,14 +286,19 @@ void write_int(std::string& out, std::int64_t v) {
 
 void write_bool(std::string& out, bool v) { out += v ? "true" : "false"; }
 
-bool check_exactly(std::string_view s, std::string_view value, Errors& e) {
-    if (s == value) return true;
+std::string exactly_pattern(std::string_view value) {
     // Appended, not "^" + ... + "$": g++ 12 -O3 warns falsely (-Wrestrict) on that form.
     std::string pattern;
     pattern.reserve(value.size() + 2);
     pattern += '^';
     pattern.append(value);
     pattern += '$';
+    return pattern;
+}
+
+bool check_exactly(std::string_view s, std::string_view value, Errors& e) {
+    if (s == value) return true;
+    const std::string pattern = exactly_pattern(value);
     e.add("string_pattern_mismatch", "String should match pattern '" + pattern + "'", text_input(s),
           {{"pattern", pattern}});
     return false;
