@@ -78,11 +78,12 @@ boost::json::object openapi_document(const config::Settings& settings, const std
 Service::Service(const config::Settings& settings)
     : context_(std::make_unique<AppContext>(settings)), connector_(open_database(settings)) {
     app_.on_exception(overload_errors);
-    auto routes = all_routes();
-    std::string document;
-    if (!settings.openapi_url.empty()) document = boost::json::serialize(openapi_document(settings, routes));
-    app_.include(std::move(routes));
-    if (!settings.openapi_url.empty()) app_.add(openapi_route(settings.openapi_url, std::move(document)));
+    app_.include(all_routes());
+    if (!settings.openapi_url.empty()) {
+        // Built from the routes above, before its own route joins them.
+        auto document = boost::json::serialize(openapi_document(settings, app_.routes()));
+        app_.add(openapi_route(settings.openapi_url, std::move(document)));
+    }
 }
 
 Service::~Service() = default;

@@ -1,7 +1,8 @@
 #include "openapi/document.hpp"
 
 #include <algorithm>
-#include <cctype>
+
+#include "core/unicode.hpp"
 
 namespace openapi {
 
@@ -32,11 +33,6 @@ void add_validation_error_schemas(schema::Definitions& defs) {
         {"title", "HTTPValidationError"}};
 }
 
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
 }  // namespace
 
 json::object build(const std::vector<http::Route>& routes, const Info& info) {
@@ -46,7 +42,7 @@ json::object build(const std::vector<http::Route>& routes, const Info& info) {
         if (!route.info.describe) continue;  // not documented (the document's own route)
         auto& item = paths[route.info.path];
         if (!item.is_object()) item = json::object{};
-        item.as_object()[lower(route.info.method)] = route.info.describe(defs);
+        item.as_object()[core::utf8_lower(route.info.method)] = route.info.describe(defs);
     }
     add_validation_error_schemas(defs);
     // Sorted by name, as FastAPI lists them.

@@ -18,6 +18,28 @@ struct Writer::Job {
     std::coroutine_handle<> waiter;
 };
 
+namespace {
+
+// Ends the open transaction, if SQLite has not already ended it itself (after certain
+// errors it does, and ROLLBACK then fails): either way none is open afterwards.
+void rollback_quietly(Connection& c) {
+    try {
+        c.exec("ROLLBACK");
+    } catch (const std::exception&) {
+    }
+}
+
+std::shared_ptr<Writer::Job> make_job(std::function<Result(Connection&)> work, std::uint64_t session,
+                                      std::shared_ptr<Home> home) {
+    auto job = std::make_shared<Writer::Job>();
+    job->work = std::move(work);
+    job->session = session;
+    job->home = std::move(home);
+    return job;
+}
+
+}  // namespace
+
 void Home::resume(std::coroutine_handle<> waiter) {
     std::lock_guard lock(mutex_);
     if (ioc_) boost::asio::post(*ioc_, [waiter] { waiter.resume(); });
@@ -45,64 +67,49 @@ Writer::~Writer() {
 
 core::Task<Result> Writer::run(std::shared_ptr<Home> home, std::function<Result(Connection&)> work,
                                std::uint64_t session) {
-    auto job = std::make_shared<Job>();
-    job->work = std::move(work);
-    job->session = session;
-    job->home = std::move(home);
-    co_return co_await submit(std::move(job));
+    co_return co_await submit(make_job(std::move(work), session, std::move(home)));
 }
 
 core::Task<void> Writer::begin(std::shared_ptr<Home> home, std::uint64_t session) {
-    auto job = std::make_shared<Job>();
     // IMMEDIATE takes the write lock now: another process writing meanwhile makes this
     // wait (the busy timeout), never fail later on upgrading a read lock.
-    job->work = [](Connection& c) {
-        c.exec("BEGIN IMMEDIATE");
-        return Result{};
-    };
-    job->session = session;
+    auto job = make_job(
+        [](Connection& c) {
+            c.exec("BEGIN IMMEDIATE");
+            return Result{};
+        },
+        session, std::move(home));
     job->begins = true;
-    job->home = std::move(home);
     co_await submit(std::move(job));
 }
 
 core::Task<void> Writer::end(std::shared_ptr<Home> home, std::uint64_t session, bool commit) {
-    auto job = std::make_shared<Job>();
-    job->work = [commit](Connection& c) {
-        if (!commit) {
-            c.exec("ROLLBACK");
-            return Result{};
-        }
-        try {
-            c.exec("COMMIT");
-        } catch (...) {
-            // The session ends either way: never leave the writer inside a transaction.
-            try {
+    auto job = make_job(
+        [commit](Connection& c) {
+            if (!commit) {
                 c.exec("ROLLBACK");
-            } catch (const std::exception&) {
-                // SQLite had already ended it.
+                return Result{};
             }
-            throw;
-        }
-        return Result{};
-    };
-    job->session = session;
+            try {
+                c.exec("COMMIT");
+            } catch (...) {
+                rollback_quietly(c);  // the session ends either way: never leave the writer inside it
+                throw;
+            }
+            return Result{};
+        },
+        session, std::move(home));
     job->ends = true;
-    job->home = std::move(home);
     co_await submit(std::move(job));
 }
 
 void Writer::abandon(std::uint64_t session) {
-    auto job = std::make_shared<Job>();
-    job->work = [](Connection& c) {
-        try {
-            c.exec("ROLLBACK");
-        } catch (const std::exception&) {
-            // Fails only when SQLite has already ended the transaction itself.
-        }
-        return Result{};
-    };
-    job->session = session;
+    auto job = make_job(
+        [](Connection& c) {
+            rollback_quietly(c);
+            return Result{};
+        },
+        session, nullptr);
     job->ends = true;
     enqueue(std::move(job));
 }
@@ -151,10 +158,7 @@ void Writer::loop() {
             if (queue_.empty()) return;  // stopping, and everything done
             // Stopping while a transaction waits for statements that will never come (its
             // loop is gone): roll it back so that the rest can run.
-            try {
-                conn_.exec("ROLLBACK");
-            } catch (const std::exception&) {
-            }
+            rollback_quietly(conn_);
             open_session_ = 0;
             continue;
         }
