@@ -6,6 +6,7 @@
 #include "api/routes.hpp"
 #include "core/log.hpp"
 #include "openapi/document.hpp"
+#include "openapi/pages.hpp"
 
 namespace api {
 
@@ -71,7 +72,7 @@ boost::json::object openapi_document(const config::Settings& settings, const std
     info.security_schemes["OAuth2PasswordBearer"] = boost::json::object{
         {"type", "oauth2"},
         {"flows", boost::json::object{{"password", boost::json::object{{"scopes", boost::json::object{}},
-                                                                        {"tokenUrl", "/auth/token"}}}}}};
+                                                                       {"tokenUrl", "/auth/token"}}}}}};
     return openapi::build(routes, info);
 }
 
@@ -83,6 +84,9 @@ Service::Service(const config::Settings& settings)
         // Built from the routes above, before its own route joins them.
         auto document = boost::json::serialize(openapi_document(settings, app_.routes()));
         app_.add(openapi_route(settings.openapi_url, std::move(document)));
+        for (auto& page :
+             openapi::page_routes({settings.docs_url, settings.redoc_url, settings.openapi_url, settings.api_title}))
+            app_.add(std::move(page));
     }
 }
 

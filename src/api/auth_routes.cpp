@@ -12,7 +12,7 @@ using http::Form;
 http::Routes auth_routes() {
     http::Routes routes("/auth", {"auth"});
 
-    routes.post("/register", {.summary = "Register", .status = 201},
+    routes.post("/register", {.summary = "Register", .status = 201, .responses = {{400, "Email already registered"}}},
                 [](Body<UserCreate> in, Db db, Passwords passwords) -> Task<UserRead> {
                     // Checked first so that a taken e-mail costs no hashing; the unique
                     // index still decides when two registrations race.
@@ -24,7 +24,7 @@ http::Routes auth_routes() {
                     co_return UserRead{user->email, user->id.value, user->is_active};
                 });
 
-    routes.post("/token", {.summary = "Login"},
+    routes.post("/token", {.summary = "Login", .responses = {unauthorized_response("Incorrect email or password")}},
                 [](Form<LoginForm> form, Db db, Passwords passwords, Tokens tokens, LoginGuard guard) -> Task<Token> {
                     // The username normalized as registration stores e-mails, if it is one.
                     schema::Email email(form->username);

@@ -53,7 +53,9 @@ http::HttpError unauthorized(std::string detail) {
     return e;
 }
 
-http::HttpError invalid_credentials() { return unauthorized("Could not validate credentials"); }
+http::HttpError invalid_credentials() {
+    return unauthorized("Could not validate credentials");
+}
 
 namespace {
 
@@ -82,8 +84,37 @@ core::Task<CurrentUser> CurrentUser::resolve(http::RequestContext& ctx) {
     co_return CurrentUser{id, std::move(user->email), user->is_active};
 }
 
-void CurrentUser::document(boost::json::object& operation, schema::Definitions&) {
+void CurrentUser::document(boost::json::object& operation, schema::Definitions& defs) {
     operation["security"] = boost::json::array{boost::json::object{{"OAuth2PasswordBearer", boost::json::array{}}}};
+    http::add_response(operation, defs,
+                       unauthorized_response("Not authenticated, or the token is invalid, expired, or names a user "
+                                             "who is gone or inactive"));
+}
+
+http::DocumentedResponse unauthorized_response(std::string description) {
+    return {401, std::move(description), {{"WWW-Authenticate", "Bearer"}}};
+}
+
+namespace {
+// What api/app.cpp's overload_errors answers.
+http::DocumentedResponse unavailable_response(std::string description) {
+    return {503, std::move(description), {{"Retry-After", "Seconds to wait before retrying"}}};
+}
+}  // namespace
+
+void Db::document(boost::json::object& operation, schema::Definitions& defs) {
+    http::add_response(operation, defs, unavailable_response("Service Unavailable: the database is down or saturated"));
+}
+
+void Passwords::document(boost::json::object& operation, schema::Definitions& defs) {
+    http::add_response(operation, defs, unavailable_response("too many passwords are being hashed at once"));
+}
+
+void LoginGuard::document(boost::json::object& operation, schema::Definitions& defs) {
+    http::add_response(operation, defs,
+                       {429,
+                        "Too many failed logins from this client or for this account lately",
+                        {{"Retry-After", "Seconds to wait before retrying"}}});
 }
 
 }  // namespace api

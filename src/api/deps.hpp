@@ -12,6 +12,7 @@
 #include "config/settings.hpp"
 #include "db/database.hpp"
 #include "http/app.hpp"
+#include "http/params.hpp"
 #include "schema/codec.hpp"
 #include "security/password.hpp"
 #include "security/tokens.hpp"
@@ -47,6 +48,7 @@ struct Db {
     static void extract(http::RequestContext& ctx, Db& out, schema::Errors&) {
         out.database = state_of(ctx).database.get();
     }
+    static void document(boost::json::object& operation, schema::Definitions& defs);  // 503
 };
 
 // Password hashing on the hashing pool, resuming on this thread.
@@ -58,6 +60,7 @@ struct Passwords {
     core::Task<bool> verify_dummy(std::string password) const;
 
     static void extract(http::RequestContext& ctx, Passwords& out, schema::Errors&) { out.state = &state_of(ctx); }
+    static void document(boost::json::object& operation, schema::Definitions& defs);  // 503
 };
 
 // The process's settings: `[](Settings settings) { settings->health_timeout; }`
@@ -86,6 +89,7 @@ struct LoginGuard {
     // client; throws 429 with Retry-After if either failed too often lately.
     LoginLimiter::Attempt reserve(std::string_view account) const;
     static void extract(http::RequestContext& ctx, LoginGuard& out, schema::Errors&);
+    static void document(boost::json::object& operation, schema::Definitions& defs);  // 429
 };
 
 // The user the bearer token names, existing and active; otherwise 401, as the original's
@@ -101,6 +105,8 @@ struct CurrentUser {
 
 // 401 with WWW-Authenticate: Bearer.
 http::HttpError unauthorized(std::string detail);
+// The same, for an operation's document.
+http::DocumentedResponse unauthorized_response(std::string description);
 // The 401 of a token whose user is unknown, gone or inactive.
 http::HttpError invalid_credentials();
 

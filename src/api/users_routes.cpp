@@ -18,7 +18,7 @@ http::Routes users_routes() {
         co_return UserReadWithItems{std::move(me.email), me.id.value, me.is_active, std::move(owned)};
     });
 
-    routes.get("/{user_id}", {.summary = "Read User"},
+    routes.get("/{user_id}", {.summary = "Read User", .responses = {{404, "User not found"}}},
                [](Path<std::int64_t, "user_id"> user_id, CurrentUser, Db db) -> Task<UserRead> {
                    const auto user = co_await users::find_by_id(*db, UserId{*user_id});
                    if (!user) throw http::HttpError{404, "User not found", {}};

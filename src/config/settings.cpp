@@ -132,6 +132,15 @@ Declared text(const char* name, std::string Settings::*member, std::string defau
             }};
 }
 
+// A path the service answers at, or empty (off).
+std::string url_path_check(const std::string& v) {
+    if (v.empty()) return "";
+    if (v.front() != '/') return "is not a path (/...) or empty";
+    if (v.back() == '/') return "ends with /";
+    if (v.find_first_of("?# \t") != std::string::npos) return "is not a plain path (no ?, #, spaces)";
+    return "";
+}
+
 unsigned cores() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 // The declarations, in the order they are read and documented.
@@ -225,8 +234,13 @@ const std::vector<Declared>& declarations() {
         whole("LOGIN_FAILURE_WINDOW", &Settings::login_failure_window, 1, 86400, 60,
               "seconds a failed login counts"),
         text("OPENAPI_URL", &Settings::openapi_url, "/openapi.json",
-             "where the OpenAPI document is served; empty: not served", "a path, or empty",
-             [](const std::string& v) { return v.empty() || v.front() == '/' ? "" : "is not a path (/...) or empty"; }),
+             "where the OpenAPI document is served; empty: not served", "a path, or empty", url_path_check),
+        text("DOCS_URL", &Settings::docs_url, "/docs",
+             "where Swagger UI is served (and its files below it); empty, or OPENAPI_URL empty: not served",
+             "a path, or empty", url_path_check),
+        text("REDOC_URL", &Settings::redoc_url, "/redoc",
+             "where ReDoc is served (and its files below it); empty, or OPENAPI_URL empty: not served",
+             "a path, or empty", url_path_check),
         text("API_TITLE", &Settings::api_title, "Production API", "the OpenAPI document's title"),
         text("API_VERSION", &Settings::api_version, "1.0.0", "the OpenAPI document's version"),
         text("API_DESCRIPTION", &Settings::api_description, "Users and Items REST API — FastAPI 2026 tutorial",

@@ -22,9 +22,9 @@ schema::TextFields parse_urlencoded(std::string_view text) {
         const std::string_view pair = text.substr(0, amp);
         if (!pair.empty()) {
             const auto eq = pair.find('=');
-            fields.emplace_back(as_text(percent_decode(pair.substr(0, eq), true)),
-                                eq == std::string_view::npos ? std::string()
-                                                             : as_text(percent_decode(pair.substr(eq + 1), true)));
+            fields.emplace_back(
+                as_text(percent_decode(pair.substr(0, eq), true)),
+                eq == std::string_view::npos ? std::string() : as_text(percent_decode(pair.substr(eq + 1), true)));
         }
         if (amp == std::string_view::npos) break;
         text.remove_prefix(amp + 1);
@@ -151,8 +151,9 @@ std::optional<schema::json::value> json_body(const Request& request, schema::Err
     // As FastAPI: no content type or application/json (or +json) is parsed as JSON; any
     // other body is validated as the raw text it is, which a model then rejects.
     const std::string_view mt = media_type(request);
-    const bool json = mt.empty() || iequals(mt, "application/json") ||
-                      (mt.size() > 5 && iequals(mt.substr(0, 12), "application/") && iequals(mt.substr(mt.size() - 5), "+json"));
+    const bool json =
+        mt.empty() || iequals(mt, "application/json") ||
+        (mt.size() > 5 && iequals(mt.substr(0, 12), "application/") && iequals(mt.substr(mt.size() - 5), "+json"));
     if (!json) return schema::detail::text_input(request.body);
     return schema::parse_json(request.body, e);
 }
@@ -172,3 +173,52 @@ void set_request_body(boost::json::object& operation, std::string_view content_t
 }
 
 }  // namespace http::detail
+
+namespace http {
+
+namespace {
+// The schema of every {"detail": "..."} error body, registered once.
+boost::json::object error_body_schema(schema::Definitions& defs) {
+    if (!defs.schemas.contains("HTTPError")) {
+        defs.schemas["HTTPError"] = boost::json::object{
+            {"properties",
+             boost::json::object{{"detail", boost::json::object{{"type", "string"}, {"title", "Detail"}}}}},
+            {"type", "object"},
+            {"required", boost::json::array{"detail"}},
+            {"title", "HTTPError"}};
+    }
+    return boost::json::object{{"$ref", defs.ref_prefix + "HTTPError"}};
+}
+}  // namespace
+
+void add_response(boost::json::object& operation, schema::Definitions& defs, const DocumentedResponse& response,
+                  bool replace) {
+    auto& responses = operation["responses"];
+    if (!responses.is_object()) responses = boost::json::object{};
+    const auto key = std::to_string(response.status);
+    if (auto* existing = responses.as_object().if_contains(key); existing && !replace) {
+        auto& description = existing->as_object()["description"];
+        const std::string now(description.as_string());
+        if (now.find(response.description) == std::string::npos) description = now + "; " + response.description;
+        return;
+    }
+    boost::json::object documented{{"description", response.description}};
+    if (!response.headers.empty()) {
+        boost::json::object headers;
+        for (const auto& h : response.headers)
+            headers[h.name] = boost::json::object{{"description", h.description},
+                                                  {"required", true},
+                                                  {"schema", boost::json::object{{"type", "string"}}}};
+        documented["headers"] = std::move(headers);
+    }
+    auto schema = response.schema.empty() ? error_body_schema(defs) : response.schema;
+    documented["content"] =
+        boost::json::object{{"application/json", boost::json::object{{"schema", std::move(schema)}}}};
+    responses.as_object()[key] = std::move(documented);
+}
+
+void add_body_responses(boost::json::object& operation, schema::Definitions& defs) {
+    add_response(operation, defs, {413, "Request body too large (over 1 MiB)"});
+}
+
+}  // namespace http

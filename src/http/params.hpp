@@ -15,7 +15,9 @@
 #include <algorithm>
 #include <boost/json/object.hpp>
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/fixed_string.hpp"
 #include "http/app.hpp"
@@ -40,6 +42,26 @@ void add_parameter(boost::json::object& operation, std::string_view in, std::str
                    boost::json::object schema);
 void set_request_body(boost::json::object& operation, std::string_view content_type, boost::json::object schema);
 }  // namespace detail
+
+// A response an operation can give, for its OpenAPI document: added by the parameters
+// and dependencies that can cause it (CurrentUser: 401) and by the route's options (404).
+struct DocumentedResponse {
+    struct Header {
+        std::string name;
+        std::string description;
+    };
+    int status = 0;
+    std::string description;
+    std::vector<Header> headers{};
+    boost::json::object schema{};  // empty: the error body {"detail": string} (HTTPError)
+};
+
+// Adds `response` to operation["responses"]. Another one of the same status already there is
+// kept, with both descriptions, unless `replace` (a route's own declaration wins).
+void add_response(boost::json::object& operation, schema::Definitions& defs, const DocumentedResponse& response,
+                  bool replace = false);
+// What every body parameter can cause: 413 (the server's limit) besides the 422.
+void add_body_responses(boost::json::object& operation, schema::Definitions& defs);
 
 template <class T, FixedString Name>
 struct Path {
@@ -76,8 +98,8 @@ struct Query {
         const auto* listed = model.if_contains("required");
         const auto* required = listed ? listed->if_array() : nullptr;
         for (const auto& [name, prop] : model.at("properties").as_object()) {
-            const bool req = required && std::find(required->begin(), required->end(),
-                                                   schema::json::value(name)) != required->end();
+            const bool req =
+                required && std::find(required->begin(), required->end(), schema::json::value(name)) != required->end();
             detail::add_parameter(op, "query", name, req, prop.as_object());
         }
     }
@@ -97,6 +119,7 @@ struct Body {
     }
     static void document(boost::json::object& op, schema::Definitions& defs) {
         detail::set_request_body(op, "application/json", schema::Codec<M>::schema(defs));
+        add_body_responses(op, defs);
     }
 };
 
@@ -118,6 +141,8 @@ struct Form {
         defs.schemas[name] = std::move(definition);
         detail::set_request_body(op, "application/x-www-form-urlencoded",
                                  boost::json::object{{"$ref", defs.ref_prefix + name}});
+        add_body_responses(op, defs);
+        add_response(op, defs, {400, "There was an error parsing the body (multipart/form-data)"});
     }
 };
 

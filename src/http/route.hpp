@@ -4,11 +4,13 @@
 //
 //   http::Routes items("/items", {"items"});
 //   items.get("/{item_id}", {.summary = "Read Item"},
-//             [](Path<std::int64_t, "item_id"> id, CurrentUser user, Db db) -> Task<ItemRead> {...});
+//             [](Path<std::int64_t, "item_id"> id, CurrentUser user, Db db) -> Task<ItemRead>
+//             {...});
 //
 // A handler returns Task<Model> (encoded with the declared status), Task<void> (an empty
 // body with the declared status) or Task<Response> (sent as it is).
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <optional>
@@ -28,6 +30,9 @@ struct RouteOptions {
     std::string summary{};
     int status = 200;
     std::vector<std::string> tags{};
+    // What the handler itself can answer besides its success (404 ...), for the document;
+    // what its parameters and dependencies can cause they document themselves.
+    std::vector<DocumentedResponse> responses{};
 };
 
 namespace detail {
@@ -58,7 +63,9 @@ concept Dependency = requires(RequestContext& ctx) {
 };
 
 template <class P>
-concept Documented = requires(boost::json::object& op, schema::Definitions& defs) { P::document(op, defs); };
+concept Documented = requires(boost::json::object& op, schema::Definitions& defs) {
+    P::document(op, defs);
+};
 
 // Awaits step(argument) for each of the handler's arguments that `step` takes, in order.
 template <std::size_t I = 0, class Args, class Step>
@@ -106,7 +113,8 @@ core::Task<Response> invoke(const F& fn, int status, RequestContext& ctx) {
 }
 
 template <class F>
-boost::json::object describe(const RouteInfo& info, schema::Definitions& defs) {
+boost::json::object describe(const RouteInfo& info, const std::vector<DocumentedResponse>& declared,
+                             schema::Definitions& defs) {
     using Traits = handler_traits<F>;
     using Args = typename Traits::args;
     using R = typename task_value<typename Traits::result>::type;
@@ -119,23 +127,41 @@ boost::json::object describe(const RouteInfo& info, schema::Definitions& defs) {
     }
     op["summary"] = info.summary;
     op["operationId"] = info.operation_id;
-    std::apply([&](auto&... p) { ([&]<class P>(P&) { if constexpr (Documented<P>) P::document(op, defs); }(p), ...); },
-               *std::make_unique<Args>());
+    std::apply(
+        [&](auto&... p) {
+            (
+                [&]<class P>(P&) {
+                    if constexpr (Documented<P>) P::document(op, defs);
+                }(p),
+                ...);
+        },
+        *std::make_unique<Args>());
 
     boost::json::object ok{{"description", "Successful Response"}};
     if constexpr (!std::is_void_v<R> && !std::is_same_v<R, Response>) {
-        ok["content"] = boost::json::object{
-            {"application/json", boost::json::object{{"schema", schema::Codec<R>::schema(defs)}}}};
+        ok["content"] =
+            boost::json::object{{"application/json", boost::json::object{{"schema", schema::Codec<R>::schema(defs)}}}};
     }
-    boost::json::object responses;
-    responses[std::to_string(info.status)] = std::move(ok);
     if (op.contains("parameters") || op.contains("requestBody")) {
-        responses["422"] = boost::json::object{
-            {"description", "Validation Error"},
-            {"content", boost::json::object{{"application/json",
-                                             boost::json::object{{"schema", boost::json::object{{"$ref",
-                                                 defs.ref_prefix + "HTTPValidationError"}}}}}}}};
+        add_response(
+            op, defs,
+            {422, "Validation Error", {}, boost::json::object{{"$ref", defs.ref_prefix + "HTTPValidationError"}}});
     }
+    for (const auto& response : declared) add_response(op, defs, response, true);
+    // The success first, then the others by status.
+    boost::json::object responses;
+    auto& added = op["responses"];
+    if (!added.is_object()) added = boost::json::object{};
+    if (auto* own = added.as_object().if_contains(std::to_string(info.status))) {
+        for (const auto& [k, v] : own->as_object()) ok[k] = v;  // a route's own schema for it
+    }
+    responses[std::to_string(info.status)] = std::move(ok);
+    std::vector<std::string> others;
+    for (const auto& [status, _] : added.as_object()) {
+        if (status != std::to_string(info.status)) others.emplace_back(status);
+    }
+    std::sort(others.begin(), others.end());
+    for (const auto& status : others) responses[status] = added.as_object().at(status);
     op["responses"] = std::move(responses);
     return op;
 }
@@ -144,7 +170,7 @@ boost::json::object describe(const RouteInfo& info, schema::Definitions& defs) {
 
 // A group of routes sharing a path prefix and tags, like FastAPI's APIRouter.
 class Routes {
-public:
+  public:
     explicit Routes(std::string prefix = "", std::vector<std::string> tags = {})
         : prefix_(std::move(prefix)), tags_(std::move(tags)) {}
 
@@ -178,8 +204,8 @@ public:
         info.operation_id = operation_id(info.summary, info.path, info.method);
         info.tags = opts.tags.empty() ? tags_ : std::move(opts.tags);
         info.status = opts.status;
-        info.describe = [info_copy = info](schema::Definitions& defs) {
-            return detail::describe<F>(info_copy, defs);
+        info.describe = [info_copy = info, declared = std::move(opts.responses)](schema::Definitions& defs) {
+            return detail::describe<F>(info_copy, declared, defs);
         };
         const int status = opts.status;
         routes_.push_back(Route{std::move(info), [fn = std::move(fn), status](RequestContext& ctx) {
@@ -189,7 +215,7 @@ public:
 
     std::vector<Route> take() { return std::move(routes_); }
 
-private:
+  private:
     std::string prefix_;
     std::vector<std::string> tags_;
     std::vector<Route> routes_;

@@ -71,9 +71,11 @@ TEST(OpenApi, EveryOperationOfTheOriginalIsHereUnderTheSameNames) {
 }
 
 class OpenApiServed : public testing_support::ApiTest {
-protected:
+  protected:
     OpenApiServed() : ApiTest(extra()) {}
-    static config::Environment extra() { return {{"OPENAPI_URL", GetParam() == "sqlite" ? "/openapi.json" : "/api/openapi.json"}}; }
+    static config::Environment extra() {
+        return {{"OPENAPI_URL", GetParam() == "sqlite" ? "/openapi.json" : "/api/openapi.json"}};
+    }
 };
 
 // Every route is documented, every documented operation is routed, and the service
@@ -89,9 +91,11 @@ TEST_P(OpenApiServed, TheServedDocumentIsTheRouteTable) {
 
     std::set<std::string> routed, documented;
     for (const auto& route : sut.service.app().routes())
-        if (route.info.path != url) routed.insert(lower(route.info.method) + " " + route.info.path);
+        if (route.info.path != url && !route.info.path.starts_with("/docs") && !route.info.path.starts_with("/redoc"))
+            routed.insert(lower(route.info.method) + " " + route.info.path);
     for (const auto& [path, item] : served.at("paths").as_object())
-        for (const auto& [method, _] : item.as_object()) documented.insert(std::string(method) + " " + std::string(path));
+        for (const auto& [method, _] : item.as_object())
+            documented.insert(std::string(method) + " " + std::string(path));
     EXPECT_EQ(documented, routed);
     EXPECT_EQ(client.get(GetParam() == "sqlite" ? "/api/openapi.json" : "/openapi.json").status, 404);
 }
@@ -104,6 +108,55 @@ TEST(OpenApi, AnEmptyOpenapiUrlServesNoDocument) {
     testing_support::ServiceUnderTest sut(fresh.url(), {{"OPENAPI_URL", ""}});
     EXPECT_EQ(sut.client->get("/openapi.json").status, 404);
     for (const auto& route : sut.service.app().routes()) EXPECT_NE(route.info.path, "/openapi.json");
+}
+
+// The docs pages and their files come from the binary (nothing beside it), under a policy
+// that keeps the browser on the service; DOCS_URL/REDOC_URL move or turn them off, and
+// without the document there are no pages.
+TEST(OpenApi, TheDocsPagesAreServedFromTheBinaryAndCanBeMovedOrTurnedOff) {
+    testing_support::FreshDatabase fresh("sqlite");
+    {
+        testing_support::ServiceUnderTest sut(fresh.url(), {});
+        auto& client = *sut.client;
+        const auto docs = client.get("/docs");
+        ASSERT_EQ(docs.status, 200);
+        EXPECT_EQ(*docs.headers.find("content-type"), "text/html; charset=utf-8");
+        EXPECT_NE(docs.body.find("<script src=\"/docs/swagger-ui-bundle.js\">"), std::string::npos);
+        const auto policy = docs.headers.find("content-security-policy");
+        ASSERT_TRUE(policy);
+        EXPECT_NE(policy->find("default-src 'none'"), std::string::npos);
+        EXPECT_NE(policy->find("connect-src 'self'"), std::string::npos);
+        const auto init = client.get("/docs/swagger-initializer.js");
+        EXPECT_NE(init.body.find("url: \"/openapi.json\""), std::string::npos);
+        EXPECT_NE(init.body.find("\"/docs/oauth2-redirect\""), std::string::npos);
+        EXPECT_NE(init.body.find("validatorUrl: null"), std::string::npos);
+        for (const auto* path :
+             {"/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css", "/docs/oauth2-redirect", "/docs/oauth2-redirect.js",
+              "/docs/favicon.png", "/redoc", "/redoc/redoc.standalone.js", "/redoc/favicon.png"}) {
+            const auto r = client.get(path);
+            EXPECT_EQ(r.status, 200) << path;
+            EXPECT_GT(r.body.size(), 90u) << path;
+        }
+        EXPECT_GT(client.get("/docs/swagger-ui-bundle.js").body.size(), 1000000u);
+        EXPECT_NE(client.get("/redoc").body.find("<redoc spec-url=\"/openapi.json\">"), std::string::npos);
+    }
+    {
+        testing_support::ServiceUnderTest sut(fresh.url(), {{"DOCS_URL", "/api/docs"}, {"REDOC_URL", ""}});
+        auto& client = *sut.client;
+        EXPECT_EQ(client.get("/api/docs").status, 200);
+        EXPECT_NE(client.get("/api/docs/swagger-initializer.js").body.find("\"/api/docs/oauth2-redirect\""),
+                  std::string::npos);
+        EXPECT_EQ(client.get("/api/docs/swagger-ui-bundle.js").status, 200);
+        EXPECT_EQ(client.get("/docs").status, 404);
+        EXPECT_EQ(client.get("/redoc").status, 404);
+        EXPECT_EQ(client.get("/redoc/redoc.standalone.js").status, 404);
+    }
+    {
+        testing_support::ServiceUnderTest sut(fresh.url(), {{"OPENAPI_URL", ""}});
+        EXPECT_EQ(sut.client->get("/docs").status, 404);
+        EXPECT_EQ(sut.client->get("/redoc").status, 404);
+        EXPECT_EQ(sut.client->get("/docs/swagger-ui-bundle.js").status, 404);
+    }
 }
 
 }  // namespace

@@ -50,6 +50,14 @@ TEST(Settings, BadValuesNameTheSetting) {
     EXPECT_EQ(failing_setting({{"PASSWORD_HASH_NICE", "20"}}), "PASSWORD_HASH_NICE");
     EXPECT_EQ(load_settings({{"PASSWORD_HASH_NICE", "-10"}}).hash_nice, -10);
     EXPECT_EQ(load_settings({}).hash_nice, 0);
+    for (const char* url : {"OPENAPI_URL", "DOCS_URL", "REDOC_URL"}) {
+        EXPECT_EQ(failing_setting({{url, "docs"}}), url);
+        EXPECT_EQ(failing_setting({{url, "/docs/"}}), url);
+        EXPECT_EQ(failing_setting({{url, "/"}}), url);
+        EXPECT_EQ(failing_setting({{url, "/docs?x=1"}}), url);
+        EXPECT_EQ(failing_setting({{url, ""}}), "");
+        EXPECT_EQ(failing_setting({{url, "/api/docs"}}), "");
+    }
 }
 
 TEST(Settings, ProductionRequiresALongSecretKey) {
