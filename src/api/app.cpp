@@ -5,6 +5,7 @@
 #include "api/deps.hpp"
 #include "api/routes.hpp"
 #include "core/log.hpp"
+#include "http/middleware.hpp"
 #include "openapi/document.hpp"
 #include "openapi/pages.hpp"
 
@@ -79,6 +80,16 @@ boost::json::object openapi_document(const config::Settings& settings, const std
 Service::Service(const config::Settings& settings)
     : context_(std::make_unique<AppContext>(settings)), connector_(open_database(settings)) {
     app_.on_exception(overload_errors);
+    std::optional<http::TrustedProxies> proxies;
+    try {
+        proxies.emplace(settings.forwarded_allow_ips);
+    } catch (const std::invalid_argument& e) {
+        throw config::SettingsError("FORWARDED_ALLOW_IPS", e.what());
+    }
+    app_.use(std::make_shared<http::ProxyHeaders>(std::move(*proxies)));
+    app_.use(std::make_shared<http::RequestId>());
+    app_.use(std::make_shared<http::AccessLog>());
+    app_.use(std::make_shared<http::SecurityHeaders>(http::SecurityHeaders::Options{"items-api"}));
     app_.include(all_routes());
     if (!settings.openapi_url.empty()) {
         // Built from the routes above, before its own route joins them.

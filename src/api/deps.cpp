@@ -44,7 +44,7 @@ LoginLimiter::Attempt LoginGuard::reserve(std::string_view account) const {
 
 void LoginGuard::extract(http::RequestContext& ctx, LoginGuard& out, schema::Errors&) {
     out.limiter = &state_of(ctx).app->login_limiter;
-    out.client = ctx.request.remote_address;
+    out.client = ctx.client;
 }
 
 http::HttpError unauthorized(std::string detail) {

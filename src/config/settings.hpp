@@ -45,6 +45,7 @@ struct Settings {
     unsigned login_max_failures = 0;             // per account (e-mail) within the window
     unsigned login_max_failures_per_client = 0;  // per client address within the window
     std::chrono::seconds login_failure_window{};
+    std::string forwarded_allow_ips;  // peers whose X-Forwarded-* are believed (http::TrustedProxies)
     std::string openapi_url;  // empty: no document served (nor the docs pages)
     std::string docs_url;     // Swagger UI; empty: none
     std::string redoc_url;    // ReDoc; empty: none

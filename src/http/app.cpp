@@ -36,18 +36,6 @@ std::string request_id_for(const Request& request) {
     return core::random_hex_id();
 }
 
-void log_access(const Request& request, std::string_view request_id, int status, std::size_t bytes,
-                std::chrono::steady_clock::duration elapsed) {
-    if (!core::log::enabled(core::log::Level::info)) return;
-    const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
-    core::log::info("request", {{"request_id", request_id},
-                                {"method", request.method},
-                                {"path", request.path},
-                                {"status", status},
-                                {"duration_ms", ms},
-                                {"bytes", static_cast<std::uint64_t>(bytes)}});
-}
-
 core::Task<Response> App::dispatch(RequestContext& ctx) {
     auto match = router_.match(ctx.request.method, ctx.request.path);
     switch (match.kind) {
@@ -60,40 +48,60 @@ core::Task<Response> App::dispatch(RequestContext& ctx) {
         case Router::Match::Kind::found: break;
     }
     ctx.path_params = std::move(match.params);
-    co_return co_await routes_[match.route].handler(ctx);
+    const Route& route = routes_[match.route];
+    ctx.route = &route.info;
+    co_return co_await route.handler(ctx);
 }
 
-core::Task<Response> App::handle(Request& request, WorkerState* worker) {
-    const auto start = std::chrono::steady_clock::now();
-    RequestContext ctx{request, worker, request_id_for(request), {}, {}};
-    Response response;
+Response App::error_response(const RequestContext& ctx) const {
+    const Request& request = ctx.request;
     try {
-        response = co_await dispatch(ctx);
+        throw;
     } catch (const HttpError& e) {
-        response = Response::detail(e.status, e.detail);
+        Response response = Response::detail(e.status, e.detail);
         for (const auto& [k, v] : e.headers) response.headers.set(k, v);
+        return response;
     } catch (const RequestValidationError& e) {
-        response = Response::json(422, schema::to_detail_json(e.errors));
+        return Response::json(422, schema::to_detail_json(e.errors));
     } catch (const std::exception& e) {
-        std::optional<Response> handled;
-        if (exception_handler_) handled = exception_handler_(e, ctx);
-        if (handled) {
-            response = std::move(*handled);
-        } else {
-            core::log::error("unhandled exception", {{"request_id", ctx.request_id},
-                                                     {"method", request.method},
-                                                     {"path", request.path},
-                                                     {"error", e.what()}});
-            response = Response::detail(500, "Internal Server Error");
+        if (exception_handler_) {
+            if (auto handled = exception_handler_(e, ctx)) return std::move(*handled);
         }
+        core::log::error("unhandled exception", {{"request_id", ctx.request_id},
+                                                 {"method", request.method},
+                                                 {"path", request.path},
+                                                 {"error", e.what()}});
     } catch (...) {
         core::log::error("unhandled exception",
                          {{"request_id", ctx.request_id}, {"method", request.method}, {"path", request.path}});
-        response = Response::detail(500, "Internal Server Error");
     }
-    response.headers.set("x-request-id", ctx.request_id);
-    log_access(request, ctx.request_id, response.status, response.body.size(),
-               std::chrono::steady_clock::now() - start);
+    return Response::detail(500, "Internal Server Error");
+}
+
+core::Task<Response> App::handle(Request& request, WorkerState* worker, std::optional<Response> answer) {
+    RequestContext ctx{request, worker, std::chrono::steady_clock::now(), {}, request.remote_address, "http",
+                       nullptr, {}, {}};
+    Response response;
+    std::size_t entered = 0;  // the middleware whose before() ran
+    try {
+        std::optional<Response> early;
+        while (entered < middleware_.size() && !early) early = middleware_[entered++]->before(ctx);
+        if (early)
+            response = std::move(*early);
+        else if (answer)
+            response = std::move(*answer);
+        else
+            response = co_await dispatch(ctx);
+    } catch (...) {
+        response = error_response(ctx);
+    }
+    while (entered > 0) {
+        try {
+            middleware_[--entered]->after(ctx, response);
+        } catch (...) {
+            response = error_response(ctx);
+        }
+    }
     co_return response;
 }
 

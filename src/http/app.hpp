@@ -1,7 +1,8 @@
 #pragma once
 // The application: its route table and the request path every request takes,
 // over a socket (server.cpp) or in process (TestClient):
-// request id -> route match (404/405) -> handler -> errors as JSON -> access log.
+// middleware (request id, access log, ...: http/middleware.hpp) around
+// route match (404/405) -> handler -> errors as JSON.
 
 #include <boost/json/object.hpp>
 #include <chrono>
@@ -36,14 +37,35 @@ std::string operation_id(std::string_view summary, std::string_view path, std::s
 // Makes a thread's WorkerState on that thread's io_context.
 using WorkerInit = std::function<std::unique_ptr<WorkerState>(boost::asio::io_context&)>;
 
+struct RouteInfo;
+
 struct RequestContext {
     Request& request;
     WorkerState* worker = nullptr;
-    std::string request_id;
+    std::chrono::steady_clock::time_point start{};  // when the App got the request
+    std::string request_id;  // set by the RequestId middleware
+    // The client's address and the scheme it used: the peer's own, or what a trusted proxy
+    // says (ProxyHeaders middleware). Limits, logs and metrics use these.
+    std::string client;
+    std::string scheme = "http";
+    const RouteInfo* route = nullptr;  // the matched route (its template: route->path)
     PathParams path_params;
     std::optional<schema::TextFields> query_fields;  // parsed on first use
 
     const std::string* path_param(std::string_view name) const;
+};
+
+// A piece of the request path around the router, as Starlette's middleware. The App runs
+// each one's before() in the order they were added; one that answers there stops the
+// request (the inner pieces and the route do not run). Then after() of each piece whose
+// before() ran, innermost first, on whatever the answer is (errors included). Both may be
+// called from every event-loop thread at once. Neither coroutine nor allocation: a piece
+// costs a virtual call on each side.
+class Middleware {
+public:
+    virtual ~Middleware() = default;
+    virtual std::optional<Response> before(RequestContext&) const { return std::nullopt; }
+    virtual void after(RequestContext&, Response&) const {}
 };
 
 // Invalid input found while extracting a route's parameters: answered 422.
@@ -84,15 +106,21 @@ public:
 
     void add(Route route);
     void include(std::vector<Route> routes);
+    // Appends a middleware: the first added is the outermost.
+    void use(std::shared_ptr<const Middleware> middleware) { middleware_.push_back(std::move(middleware)); }
     const std::vector<Route>& routes() const { return routes_; }
 
-    // The whole request path. Never throws: every failure becomes a JSON response.
-    core::Task<Response> handle(Request& request, WorkerState* worker);
+    // The whole request path. Never throws: every failure becomes a JSON response. With
+    // `answer` (a request the server refused: too large, unreadable) the routes are not
+    // asked; the middleware still run around it.
+    core::Task<Response> handle(Request& request, WorkerState* worker, std::optional<Response> answer = std::nullopt);
 
 private:
     core::Task<Response> dispatch(RequestContext& ctx);
+    Response error_response(const RequestContext& ctx) const;  // of the exception in flight
 
     std::vector<Route> routes_;
+    std::vector<std::shared_ptr<const Middleware>> middleware_;
     Router router_;
     ExceptionHandler exception_handler_;
 };
@@ -100,9 +128,5 @@ private:
 // The request id to use: the client's X-Request-ID if it is sane (1-128 characters of
 // letters, digits and -_.:), else a new random one.
 std::string request_id_for(const Request& request);
-
-// One access-log line.
-void log_access(const Request& request, std::string_view request_id, int status, std::size_t bytes,
-                std::chrono::steady_clock::duration elapsed);
 
 }  // namespace http

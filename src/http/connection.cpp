@@ -31,17 +31,15 @@ core::Task<void> write_response(Connection& conn, Response res, unsigned version
 }
 
 core::Task<void> reject(Connection& conn, const Parser& parser, int status, std::string_view detail,
-                        std::chrono::seconds timeout) {
-    const auto start = std::chrono::steady_clock::now();
-    Request req;  // as much of it as was read, for the log line
+                        std::chrono::seconds timeout, App& app, WorkerState* state, const std::string& peer) {
+    Request req;  // as much of it as was read, for the middleware and the log line
     if (parser.is_header_done()) {
         req.method = std::string(parser.get().method_string());
         req.set_target(parser.get().target());
+        for (const auto& field : parser.get()) req.headers.add(field.name_string(), field.value());
     }
-    Response res = Response::detail(status, detail);
-    const std::string id = request_id_for(req);
-    res.headers.set("x-request-id", id);
-    log_access(req, id, status, res.body.size(), std::chrono::steady_clock::now() - start);
+    req.remote_address = peer;
+    Response res = co_await app.handle(req, state, Response::detail(status, detail));
     beast::error_code ec;
     co_await write_response(conn, std::move(res), 11, false, timeout, ec);
 }

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "core/task.hpp"
+#include "http/app.hpp"
 #include "http/message.hpp"
 
 namespace http {
@@ -39,9 +40,10 @@ bool is_disconnect(const boost::beast::error_code& ec);
 core::Task<void> write_response(Connection& conn, Response res, unsigned version, bool keep_alive,
                                 std::chrono::seconds timeout, boost::beast::error_code& ec);
 
-// Answers a request the App never saw (unreadable, too large) and closes.
+// Answers a request the App's routes never see (unreadable, too large) with `status`; the
+// answer still goes through the App's middleware (its log line, its headers).
 core::Task<void> reject(Connection& conn, const Parser& parser, int status, std::string_view detail,
-                        std::chrono::seconds timeout);
+                        std::chrono::seconds timeout, App& app, WorkerState* state, const std::string& peer);
 
 // After answering early (413), read and discard what the client is still sending for
 // a moment before closing: closing with unread data makes the kernel send a reset,

@@ -41,6 +41,10 @@ struct Response {
     int status = 200;
     Headers headers;
     std::string body;
+    // Header lines rendered once ("name: value\r\n" ...) that the server writes after
+    // `headers`: a middleware's constant headers, without a string built per response.
+    // The text must outlive the response (the App's middleware does).
+    std::string_view constant_headers;
 
     static Response json(int status, std::string body);
     static Response empty(int status);

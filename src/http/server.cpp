@@ -140,24 +140,28 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
         Parser parser;
         parser.header_limit(static_cast<std::uint32_t>(opt.header_limit));
         parser.body_limit(opt.body_limit);
+        // Answers what the routes never see, through the App's middleware, then closes.
+        const auto refuse = [&](int status, std::string_view detail) {
+            return reject(conn, parser, status, detail, opt.header_timeout, w.server.app, w.state.get(), peer);
+        };
         conn.expires_after(opt.header_timeout);
         auto [hec, hn] =
             co_await async_op([&](auto cb) { bhttp::async_read_header(conn.socket, buffer, parser, std::move(cb)); });
         if (hec == bhttp::error::body_limit) {
-            co_await reject(conn, parser, 413, "Request body too large", opt.header_timeout);
+            co_await refuse(413, "Request body too large");
             co_await linger(conn);
             break;
         }
         if (hec == bhttp::error::header_limit) {
-            co_await reject(conn, parser, 431, "Request header fields too large", opt.header_timeout);
+            co_await refuse(431, "Request header fields too large");
             break;
         }
         if (hec) {
-            if (!is_disconnect(hec)) co_await reject(conn, parser, 400, "Bad Request", opt.header_timeout);
+            if (!is_disconnect(hec)) co_await refuse(400, "Bad Request");
             break;
         }
         if (const auto problem = framing_problem(parser.get()); problem.status != 0) {
-            co_await reject(conn, parser, problem.status, problem.detail, opt.header_timeout);
+            co_await refuse(problem.status, problem.detail);
             co_await linger(conn);  // what follows the headers is never read as a request
             break;
         }
@@ -174,12 +178,12 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
             auto [bec, bn] =
                 co_await async_op([&](auto cb) { bhttp::async_read(conn.socket, buffer, parser, std::move(cb)); });
             if (bec == bhttp::error::body_limit) {
-                co_await reject(conn, parser, 413, "Request body too large", opt.header_timeout);
+                co_await refuse(413, "Request body too large");
                 co_await linger(conn);
                 break;
             }
             if (bec) {
-                if (!is_disconnect(bec)) co_await reject(conn, parser, 400, "Bad Request", opt.header_timeout);
+                if (!is_disconnect(bec)) co_await refuse(400, "Bad Request");
                 break;
             }
         }

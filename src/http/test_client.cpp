@@ -31,7 +31,17 @@ Response TestClient::request(std::string_view method, std::string_view target, s
     for (const auto& [k, v] : headers) req.headers.add(k, v);
     req.body = std::move(body);
     req.remote_address = remote_address_;
-    return core::run_until_complete(loop_->ioc, app_.handle(req, state_.get()));
+    Response response = core::run_until_complete(loop_->ioc, app_.handle(req, state_.get()));
+    // What the server would write, as the client would read it.
+    for (std::string_view rest = response.constant_headers; !rest.empty();) {
+        const auto end = rest.find("\r\n");
+        const std::string_view line = rest.substr(0, end);
+        const auto colon = line.find(": ");
+        response.headers.add(line.substr(0, colon), line.substr(colon + 2));
+        rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 2);
+    }
+    response.constant_headers = {};
+    return response;
 }
 
 void TestClient::run(core::Task<void> task) { core::run_until_complete(loop_->ioc, std::move(task)); }

@@ -85,6 +85,7 @@ void render_response(std::string& out, const Response& res, unsigned version, bo
         out += value;
         out += "\r\n";
     }
+    out += res.constant_headers;
     if (version == 10 && keep_alive) out += "Connection: keep-alive\r\n";
     if (version != 10 && !keep_alive) out += "Connection: close\r\n";
     const bool bodiless = res.status / 100 == 1 || res.status == 204 || res.status == 304;

@@ -62,7 +62,7 @@ constexpr const char* page_policy =
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' "
     "data:; "
     "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; form-action 'self'; "
-    "base-uri 'none'; frame-ancestors 'self'";
+    "base-uri 'none'; frame-ancestors 'none'";
 
 // A GET route answering `body` with `content_type`. An embedded file is answered from the
 // binary's read-only data (not copied at start-up: 3 MB of RSS that only a docs visit

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <boost/json/parse.hpp>
 #include <thread>
+#include <vector>
 
 #include "process.hpp"
 
@@ -52,9 +54,59 @@ TEST_F(Server, EachRequestIsLoggedAsOneJsonLine) {
     const std::string out = server.process().output();
     const auto at = out.find("trace-me-42");
     const std::string line = out.substr(out.rfind('\n', at) + 1, out.find('\n', at) - out.rfind('\n', at) - 1);
-    for (const char* field : {"\"time\":", "\"method\":\"GET\"", "\"path\":\"/health\"", "\"status\":200",
-                              "\"duration_ms\":", "\"bytes\":15"})
+    for (const char* field : {"\"time\":", "\"method\":\"GET\"", "\"route\":\"/health\"", "\"path\":\"/health\"",
+                              "\"status\":200", "\"duration_ms\":", "\"bytes\":15", "\"client\":\"127.0.0.1\""})
         EXPECT_NE(line.find(field), std::string::npos) << field << " missing from " << line;
+}
+
+// Newlines, quotes, escape sequences and NUL in the path, a client's own request id and a
+// forwarded address (the test connects from 127.0.0.1, a trusted proxy by default): every
+// line of the log is still one whole JSON object, one per request, the route template and
+// the believed client in it.
+TEST_F(Server, NothingAClientSendsBreaksALogLine) {
+    const std::vector<std::string> requests = {
+        "GET /items/%0A%22injected%22%3A1%1B%5B31m%00 HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /items/1 HTTP/1.1\r\nHost: t\r\nX-Request-ID: a\"b\r\nX-Forwarded-For: 198.51.100.7\r\n\r\n",
+        "GET /health HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 1.2.3.4\"}\r\nUser-Agent: \x1b[2J\r\n\r\n",
+        "GET /\x7f\"\\ HTTP/1.1\r\nHost: t\r\n\r\n",
+    };
+    for (const auto& raw : requests) {
+        Connection c(server.port());
+        ASSERT_TRUE(c.send(raw));
+        ASSERT_TRUE(c.read_response());
+    }
+    ASSERT_TRUE(server.process().wait_for_output("198.51.100.7", 5s));
+    std::this_thread::sleep_for(200ms);  // the last lines
+    const std::string out = server.process().output();
+    std::size_t request_lines = 0, at = 0;
+    while (at < out.size()) {
+        const auto end = out.find('\n', at);
+        const std::string line = out.substr(at, end - at);
+        at = end == std::string::npos ? out.size() : end + 1;
+        if (line.empty()) continue;
+        boost::system::error_code ec;
+        const auto value = boost::json::parse(line, ec);
+        ASSERT_FALSE(ec) << "not one JSON object: " << line;
+        const auto& fields = value.as_object();
+        for (const auto& [key, field] : fields) {
+            if (!field.is_string()) continue;
+            for (unsigned char ch : std::string(field.as_string()))
+                if (key != "path") {
+                    EXPECT_GE(ch, 0x20) << key << " carries a control byte: " << line;
+                }
+        }
+        if (fields.at("msg") != "request") continue;
+        ++request_lines;
+        if (fields.at("path") == "/items/1") {
+            EXPECT_EQ(fields.at("route"), "/items/{item_id}");
+            EXPECT_EQ(fields.at("client"), "198.51.100.7");
+            EXPECT_EQ(fields.at("request_id").as_string().size(), 32u);  // `a"b` is not a sane id
+        }
+        if (fields.at("path") == "/health") {
+            EXPECT_EQ(fields.at("client"), "127.0.0.1");  // `1.2.3.4"}` is not an address
+        }
+    }
+    EXPECT_EQ(request_lines, requests.size());
 }
 
 TEST_F(Server, UnknownPathIs404Json) {
@@ -86,6 +138,9 @@ TEST_F(Server, TwoMebibyteBodyIs413) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 413);
     EXPECT_EQ(r->body, R"({"detail":"Request body too large"})");
+    // Refused before any route, the answer still went through the middleware.
+    EXPECT_EQ(r->headers["x-content-type-options"], "nosniff");
+    EXPECT_EQ(r->headers["x-request-id"].size(), 32u);
     Connection next(server.port());
     ASSERT_TRUE(next.send(kGetHealth));
     EXPECT_EQ(next.read_response()->status, 200);

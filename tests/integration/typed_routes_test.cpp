@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "core/log.hpp"
+#include "http/middleware.hpp"
 #include "http/route.hpp"
 #include "http/test_client.hpp"
 
@@ -97,6 +98,7 @@ class TypedRoutes : public ::testing::Test {
 protected:
     TypedRoutes() {
         core::log::configure(core::log::Level::critical, core::log::Format::text);
+        app.use(std::make_shared<http::RequestId>());
         app.include(thing_routes().take());
         app.include(other_routes().take());
     }
