@@ -1,6 +1,7 @@
 #include "api/app.hpp"
 
 #include <boost/json/serialize.hpp>
+#include <cctype>
 
 #include "api/deps.hpp"
 #include "api/routes.hpp"
@@ -90,6 +91,17 @@ Service::Service(const config::Settings& settings)
     app_.use(std::make_shared<http::RequestId>());
     app_.use(std::make_shared<http::AccessLog>());
     app_.use(std::make_shared<http::SecurityHeaders>(http::SecurityHeaders::Options{"items-api"}));
+    if (!settings.cors_origins.empty()) {
+        try {
+            app_.use(std::make_shared<http::Cors>(http::Cors::Options{
+                settings.cors_origins, settings.cors_allow_credentials, settings.cors_max_age,
+                settings.cors_allow_methods, settings.cors_allow_headers, settings.cors_expose_headers}));
+        } catch (const http::Cors::Problem& e) {
+            std::string name = "CORS_" + e.setting;
+            for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            throw config::SettingsError(name, e.what());
+        }
+    }
     app_.include(all_routes());
     if (!settings.openapi_url.empty()) {
         // Built from the routes above, before its own route joins them.

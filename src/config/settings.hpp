@@ -46,6 +46,12 @@ struct Settings {
     unsigned login_max_failures_per_client = 0;  // per client address within the window
     std::chrono::seconds login_failure_window{};
     std::string forwarded_allow_ips;  // peers whose X-Forwarded-* are believed (http::TrustedProxies)
+    std::string cors_origins;         // comma-separated, or *; empty: CORS off
+    bool cors_allow_credentials = false;
+    unsigned cors_max_age = 0;         // seconds a preflight may be cached
+    std::string cors_allow_methods;
+    std::string cors_allow_headers;
+    std::string cors_expose_headers;
     std::string openapi_url;  // empty: no document served (nor the docs pages)
     std::string docs_url;     // Swagger UI; empty: none
     std::string redoc_url;    // ReDoc; empty: none

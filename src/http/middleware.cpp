@@ -1,6 +1,8 @@
 #include "http/middleware.hpp"
 
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
+#include <cctype>
 #include <charconv>
 #include <stdexcept>
 
@@ -170,6 +172,175 @@ void SecurityHeaders::after(RequestContext& ctx, Response& response) const {
     if (ctx.scheme == "https" && options_.hsts_max_age > 0)
         response.headers.set("strict-transport-security",
                              "max-age=" + std::to_string(options_.hsts_max_age));
+}
+
+namespace {
+
+// The comma-separated items of `list`, trimmed, empty ones left out.
+std::vector<std::string> items(std::string_view list) {
+    std::vector<std::string> out;
+    while (!list.empty()) {
+        const auto comma = list.find(',');
+        const auto item = trim(list.substr(0, comma));
+        if (!item.empty()) out.emplace_back(item);
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    }
+    return out;
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::string joined(const std::vector<std::string>& list) {
+    std::string out;
+    for (const auto& item : list) {
+        if (!out.empty()) out += ", ";
+        out += item;
+    }
+    return out;
+}
+
+// A serialized origin: scheme "://" host [":" port], nothing after.
+bool is_origin(std::string_view o) {
+    const auto sep = o.find("://");
+    if (sep == std::string_view::npos || sep == 0) return false;
+    const auto scheme = o.substr(0, sep);
+    const auto rest = o.substr(sep + 3);
+    return std::all_of(scheme.begin(), scheme.end(),
+                       [](char c) {
+                           return std::isalnum(static_cast<unsigned char>(c)) || c == '+' ||
+                                  c == '-' || c == '.';
+                       }) &&
+           !rest.empty() && rest.find_first_of("/?#@ \t") == std::string_view::npos;
+}
+
+// An HTTP token (method or header name).
+bool is_token(std::string_view t) {
+    return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) ||
+               std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    });
+}
+
+}  // namespace
+
+Cors::Cors(const Options& o)
+    : credentials_(o.allow_credentials), max_age_(std::to_string(o.max_age)) {
+    for (auto& origin : items(o.origins)) {
+        if (origin == "*") {
+            any_origin_ = true;
+            continue;
+        }
+        while (origin.size() > 1 && origin.back() == '/') origin.pop_back();
+        if (!is_origin(origin))
+            throw Problem("origins",
+                          "\"" + origin + "\" is not an origin (scheme://host[:port], no path)");
+        origins_.push_back(lower(origin));
+    }
+    if (any_origin_ && credentials_)
+        throw Problem(
+            "allow_credentials",
+            "credentials cannot be allowed to every origin (*): name the origins instead");
+    for (const auto& m : items(o.allow_methods)) {
+        if (m == "*") {
+            any_method_ = true;
+            continue;
+        }
+        if (!is_token(m)) throw Problem("allow_methods", "\"" + m + "\" is not a method");
+        std::string upper(m);
+        for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        methods_.push_back(upper);
+    }
+    methods_text_ = any_method_ ? "*" : joined(methods_);
+    for (const auto& h : items(o.allow_headers)) {
+        if (h == "*") {
+            any_header_ = true;
+            continue;
+        }
+        if (!is_token(h)) throw Problem("allow_headers", "\"" + h + "\" is not a header name");
+        headers_.push_back(lower(h));
+    }
+    headers_text_ = joined(headers_);
+    const auto expose = items(o.expose_headers);
+    for (const auto& h : expose)
+        if (!is_token(h)) throw Problem("expose_headers", "\"" + h + "\" is not a header name");
+    expose_text_ = joined(expose);
+}
+
+bool Cors::allowed_origin(std::string_view origin) const {
+    if (any_origin_) return true;
+    for (const auto& o : origins_)
+        if (iequals(o, origin)) return true;
+    return false;
+}
+
+namespace {
+bool is_preflight(const Request& request) {
+    return request.method == "OPTIONS" && request.headers.find("origin") &&
+           request.headers.find("access-control-request-method");
+}
+}  // namespace
+
+std::optional<Response> Cors::before(RequestContext& ctx) const {
+    const Request& request = ctx.request;
+    if (!is_preflight(request)) return std::nullopt;  // the router answers it
+    const std::string* origin = request.headers.find("origin");
+    const std::string* method = request.headers.find("access-control-request-method");
+
+    std::string problem;
+    if (!allowed_origin(*origin)) problem = "origin";
+    std::string wanted_method(trim(*method));
+    for (auto& c : wanted_method)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (problem.empty() && !any_method_ &&
+        std::find(methods_.begin(), methods_.end(), wanted_method) == methods_.end())
+        problem = "method";
+    std::string wanted_headers;
+    if (const std::string* requested = request.headers.find("access-control-request-headers")) {
+        for (const auto& h : items(*requested)) {
+            if (problem.empty() && !any_header_ &&
+                std::find(headers_.begin(), headers_.end(), lower(h)) == headers_.end())
+                problem = "headers";
+            if (!wanted_headers.empty()) wanted_headers += ", ";
+            wanted_headers += lower(h);
+        }
+    }
+    if (!problem.empty()) {
+        auto refused = Response::detail(400, "Disallowed CORS " + problem);
+        if (!any_origin_) refused.headers.add("vary", "Origin");
+        return refused;
+    }
+    Response ok = Response::empty(204);
+    auto& h = ok.headers;
+    h.add("access-control-allow-origin",
+          any_origin_ ? std::string_view("*") : std::string_view(*origin));
+    if (!any_origin_) h.add("vary", "Origin");
+    if (credentials_) h.add("access-control-allow-credentials", "true");
+    // "*" in the answer is a wildcard only without credentials: name what was asked for.
+    h.add("access-control-allow-methods",
+          any_method_ ? std::string_view(wanted_method) : std::string_view(methods_text_));
+    if (any_header_) {
+        if (!wanted_headers.empty()) h.add("access-control-allow-headers", wanted_headers);
+    } else if (!headers_text_.empty()) {
+        h.add("access-control-allow-headers", headers_text_);
+    }
+    h.add("access-control-max-age", max_age_);
+    return ok;
+}
+
+void Cors::after(RequestContext& ctx, Response& response) const {
+    const std::string* origin = ctx.request.headers.find("origin");
+    if (origin && is_preflight(ctx.request)) return;  // answered whole in before()
+    if (!any_origin_) response.headers.add("vary", "Origin");
+    if (!origin || !allowed_origin(*origin)) return;
+    auto& h = response.headers;
+    h.add("access-control-allow-origin",
+          any_origin_ ? std::string_view("*") : std::string_view(*origin));
+    if (credentials_) h.add("access-control-allow-credentials", "true");
+    if (!expose_text_.empty()) h.add("access-control-expose-headers", expose_text_);
 }
 
 }  // namespace http

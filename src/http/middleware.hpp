@@ -6,8 +6,10 @@
 //   RequestId        X-Request-ID: the client's if sane, else a new one; echoed
 //   AccessLog        one line per request
 //   SecurityHeaders  nosniff, Referrer-Policy, framing, CSP, no-store, HSTS over HTTPS, Server
+//   Cors             preflights answered, Access-Control-* on the answers to allowed origins
 
 #include <array>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,6 +83,52 @@ class SecurityHeaders final : public Middleware {
   private:
     Options options_;
     std::string with_policy_, without_policy_;
+};
+
+// Cross-origin requests from browsers, per the Fetch standard (as Starlette's CORSMiddleware).
+// A preflight (OPTIONS with Origin and Access-Control-Request-Method) is answered here: 204
+// with the Access-Control-Allow-* headers when the origin, the method and the headers are
+// allowed, else 400 without them. Any other request from an allowed origin gets
+// Access-Control-Allow-Origin (and -Credentials, -Expose-Headers) on its answer, errors
+// included; from another origin no CORS header at all, so the browser keeps the answer from
+// the page. `Vary: Origin` whenever the answer depends on the origin.
+class Cors final : public Middleware {
+  public:
+    struct Options {
+        std::string origins;             // "https://app.example.com, http://localhost:5173", or "*"
+        bool allow_credentials = false;  // never with "*" (refused)
+        unsigned max_age = 600;
+        std::string allow_methods;   // "GET, POST", or "*"
+        std::string allow_headers;   // "Authorization, Content-Type", or "*"
+        std::string expose_headers;  // "X-Request-ID"
+    };
+    // Throws std::invalid_argument naming what is wrong (an origin with a path, credentials
+    // with "*"); `Problem::setting` says which option.
+    explicit Cors(const Options& options);
+
+    struct Problem : std::invalid_argument {
+        Problem(std::string which, const std::string& what)
+            : std::invalid_argument(what), setting(std::move(which)) {}
+        std::string setting;  // "origins", "allow_credentials", ...
+    };
+
+    std::optional<Response> before(RequestContext& ctx) const override;
+    void after(RequestContext& ctx, Response& response) const override;
+
+  private:
+    bool allowed_origin(std::string_view origin) const;
+
+    bool any_origin_ = false;
+    std::vector<std::string> origins_;  // lower case, no trailing slash
+    bool credentials_ = false;
+    std::string max_age_;
+    bool any_method_ = false;
+    std::vector<std::string> methods_;  // upper case
+    std::string methods_text_;
+    bool any_header_ = false;
+    std::vector<std::string> headers_;  // lower case
+    std::string headers_text_;
+    std::string expose_text_;
 };
 
 }  // namespace http

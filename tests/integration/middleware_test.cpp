@@ -248,4 +248,135 @@ TEST(Settings, ABadForwardedAllowIpsIsASettingError) {
     }
 }
 
+// CORS: preflights and the headers of answers, per origin (the browser's side is in
+// tests/web/cors.mjs).
+class Cors : public testing_support::ApiTest {
+  protected:
+    Cors()
+        : ApiTest({{"CORS_ORIGINS", "http://app.example, http://localhost:5173/"},
+                   {"CORS_ALLOW_CREDENTIALS", "true"}}) {}
+    http::Response preflight(const std::string& origin, const std::string& method,
+                             const std::string& headers = "") {
+        http::TestClient::HeaderList h{{"Origin", origin},
+                                       {"Access-Control-Request-Method", method}};
+        if (!headers.empty()) h.emplace_back("Access-Control-Request-Headers", headers);
+        return client.request("OPTIONS", "/items/", {}, h);
+    }
+    static std::string header(const http::Response& r, std::string_view name) {
+        const std::string* v = r.headers.find(name);
+        return v ? *v : "(none)";
+    }
+};
+
+TEST_P(Cors, AnAllowedPreflightIsAnsweredWithWhatIsAllowed) {
+    const auto r = preflight("http://app.example", "POST", "Authorization, Content-Type");
+    EXPECT_EQ(r.status, 204);
+    EXPECT_EQ(r.body, "");
+    EXPECT_EQ(header(r, "access-control-allow-origin"), "http://app.example");
+    EXPECT_EQ(header(r, "access-control-allow-credentials"), "true");
+    EXPECT_EQ(header(r, "access-control-allow-methods"), "GET, POST, PUT, PATCH, DELETE");
+    EXPECT_EQ(header(r, "access-control-allow-headers"),
+              "authorization, content-type, x-request-id");
+    EXPECT_EQ(header(r, "access-control-max-age"), "600");
+    EXPECT_EQ(header(r, "vary"), "Origin");
+    EXPECT_EQ(header(r, "x-content-type-options"), "nosniff");  // the rest of the chain still ran
+    EXPECT_EQ(preflight("http://localhost:5173", "DELETE").status,
+              204);  // the trailing / of the setting
+}
+
+TEST_P(Cors, ADisallowedPreflightGetsNoCorsHeaders) {
+    for (const auto& [r, why] :
+         {std::pair{preflight("http://evil.example", "POST"), "origin"},
+          std::pair{preflight("http://app.example.evil", "GET"), "origin"},
+          std::pair{preflight("https://app.example", "GET"), "origin"},
+          std::pair{preflight("http://app.example", "TRACE"), "method"},
+          std::pair{preflight("http://app.example", "POST", "X-Evil"), "headers"}}) {
+        EXPECT_EQ(r.status, 400) << why;
+        EXPECT_EQ(r.body, std::string(R"({"detail":"Disallowed CORS )") + why + "\"}");
+        EXPECT_EQ(header(r, "access-control-allow-origin"), "(none)");
+        EXPECT_EQ(header(r, "access-control-allow-credentials"), "(none)");
+    }
+    // An OPTIONS that is not a preflight is the router's: no route has OPTIONS.
+    EXPECT_EQ(client.request("OPTIONS", "/items/", {}, {{"Origin", "http://app.example"}}).status,
+              405);
+}
+
+TEST_P(Cors, AnswersToAnAllowedOriginCarryTheHeadersErrorsIncluded) {
+    const http::TestClient::HeaderList from_app{{"Origin", "http://app.example"}};
+    for (const auto& r : {client.get("/health", from_app), client.get("/users/me", from_app),
+                          client.post("/auth/register", "{}", from_app)}) {
+        SCOPED_TRACE(r.status);
+        EXPECT_EQ(header(r, "access-control-allow-origin"), "http://app.example");
+        EXPECT_EQ(header(r, "access-control-allow-credentials"), "true");
+        EXPECT_EQ(header(r, "access-control-expose-headers"), "X-Request-ID, Retry-After");
+        EXPECT_EQ(header(r, "vary"), "Origin");
+    }
+    const auto other = client.get("/health", {{"Origin", "http://evil.example"}});
+    EXPECT_EQ(other.status, 200);  // answered: it is the browser that keeps it from the page
+    EXPECT_EQ(header(other, "access-control-allow-origin"), "(none)");
+    EXPECT_EQ(header(other, "access-control-expose-headers"), "(none)");
+    EXPECT_EQ(header(other, "vary"), "Origin");
+    EXPECT_EQ(header(client.get("/health"), "access-control-allow-origin"), "(none)");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Cors, ::testing::ValuesIn(testing_support::backends()),
+                         testing_support::backend_name);
+
+TEST(CorsSettings, AnyOriginWithoutCredentialsIsAStarAndCorsIsOffByDefault) {
+    testing_support::FreshDatabase fresh("sqlite");
+    {
+        testing_support::ServiceUnderTest sut(fresh.url(),
+                                              {{"CORS_ORIGINS", "*"}, {"CORS_ALLOW_HEADERS", "*"}});
+        auto pre =
+            sut.client->request("OPTIONS", "/items/", {},
+                                {{"Origin", "http://any.example"},
+                                 {"Access-Control-Request-Method", "PATCH"},
+                                 {"Access-Control-Request-Headers", "X-Custom, Authorization"}});
+        EXPECT_EQ(pre.status, 204);
+        EXPECT_EQ(*pre.headers.find("access-control-allow-origin"), "*");
+        EXPECT_EQ(*pre.headers.find("access-control-allow-headers"), "x-custom, authorization");
+        EXPECT_FALSE(pre.headers.find("access-control-allow-credentials"));
+        EXPECT_FALSE(pre.headers.find("vary"));
+        EXPECT_EQ(*sut.client->get("/health", {{"Origin", "http://any.example"}})
+                       .headers.find("access-control-allow-origin"),
+                  "*");
+    }
+    {
+        testing_support::ServiceUnderTest sut(fresh.url(), {});
+        EXPECT_FALSE(sut.client->get("/health", {{"Origin", "http://app.example"}})
+                         .headers.find("access-control-allow-origin"));
+        EXPECT_EQ(sut.client
+                      ->request("OPTIONS", "/items/", {},
+                                {{"Origin", "http://app.example"},
+                                 {"Access-Control-Request-Method", "GET"}})
+                      .status,
+                  405);
+    }
+}
+
+TEST(CorsSettings, BadValuesNameTheirSetting) {
+    testing_support::FreshDatabase fresh("sqlite");
+    const std::vector<std::pair<config::Environment, std::string>> cases = {
+        {{{"CORS_ORIGINS", "*"}, {"CORS_ALLOW_CREDENTIALS", "true"}}, "CORS_ALLOW_CREDENTIALS"},
+        {{{"CORS_ORIGINS", "http://app.example/path"}}, "CORS_ORIGINS"},
+        {{{"CORS_ORIGINS", "app.example"}}, "CORS_ORIGINS"},
+        {{{"CORS_ORIGINS", "http://a.example"}, {"CORS_ALLOW_METHODS", "GET, PO ST"}},
+         "CORS_ALLOW_METHODS"},
+        {{{"CORS_ORIGINS", "http://a.example"}, {"CORS_ALLOW_HEADERS", "X(1)"}},
+         "CORS_ALLOW_HEADERS"},
+        {{{"CORS_ORIGINS", "http://a.example"}, {"CORS_EXPOSE_HEADERS", "a b"}},
+         "CORS_EXPOSE_HEADERS"},
+        {{{"CORS_ALLOW_CREDENTIALS", "maybe"}}, "CORS_ALLOW_CREDENTIALS"},
+        {{{"CORS_MAX_AGE", "-1"}}, "CORS_MAX_AGE"},
+    };
+    for (const auto& [env, setting] : cases) {
+        try {
+            testing_support::ServiceUnderTest sut(fresh.url(), env);
+            ADD_FAILURE() << "expected a SettingsError for " << setting;
+        } catch (const config::SettingsError& e) {
+            EXPECT_EQ(e.setting(), setting) << e.what();
+        }
+    }
+}
+
 }  // namespace
