@@ -7,6 +7,7 @@
 #include "api/routes.hpp"
 #include "core/log.hpp"
 #include "http/middleware.hpp"
+#include "http/rate_limit.hpp"
 #include "openapi/document.hpp"
 #include "openapi/pages.hpp"
 
@@ -50,6 +51,49 @@ http::Route openapi_route(std::string path, std::string document) {
                        }};
 }
 
+http::RateLimit parse_limit(const char* name, const std::string& text) {
+    try {
+        return http::RateLimit::parse(text);
+    } catch (const std::invalid_argument& e) {
+        throw config::SettingsError(name, e.what());
+    }
+}
+
+// RATE_LIMIT_AUTH on registration and login, RATE_LIMIT_DEFAULT on the rest; nothing at
+// all when both are off.
+void add_rate_limits(http::App& app, const config::Settings& s) {
+    const auto auth = parse_limit("RATE_LIMIT_AUTH", s.rate_limit_auth);
+    const auto rest = parse_limit("RATE_LIMIT_DEFAULT", s.rate_limit_default);
+    if (auth.off() && rest.off()) return;
+    std::vector<http::RateLimits::Rule> rules;
+    rules.push_back({"auth", auth, {"/auth/register", "/auth/token"}});
+    rules.push_back({"default", rest, {}});
+    app.use(std::make_shared<http::RateLimits>(std::move(rules)));
+}
+
+// The 429 of the rate limits, on the operations they apply to with these settings.
+void add_rate_limit_responses(boost::json::object& document, const config::Settings& s) {
+    const auto auth = parse_limit("RATE_LIMIT_AUTH", s.rate_limit_auth);
+    const auto rest = parse_limit("RATE_LIMIT_DEFAULT", s.rate_limit_default);
+    schema::Definitions defs;  // HTTPError is in the document already
+    for (auto& [path, item] : document.at("paths").as_object()) {
+        const bool by_auth = (path == "/auth/register" || path == "/auth/token") && !auth.off();
+        const auto& limit = by_auth ? auth : rest;
+        if (limit.off()) continue;
+        std::string description = "Too many requests from this client: ";
+        description += limit.describe();
+        description += by_auth ? " (RATE_LIMIT_AUTH)" : " (RATE_LIMIT_DEFAULT)";
+        for (auto& [method, operation] : item.as_object()) {
+            http::add_response(operation.as_object(), defs,
+                               {429,
+                                description,
+                                {{"Retry-After", "Seconds to wait before retrying"},
+                                 {"RateLimit-Policy", "The limit: \"name\";q=requests;w=seconds"},
+                                 {"RateLimit", "What is left: \"name\";r=requests;t=seconds until full again"}}});
+        }
+    }
+}
+
 }  // namespace
 
 std::unique_ptr<db::Connector> open_database(const config::Settings& settings) {
@@ -75,7 +119,9 @@ boost::json::object openapi_document(const config::Settings& settings, const std
         {"type", "oauth2"},
         {"flows", boost::json::object{{"password", boost::json::object{{"scopes", boost::json::object{}},
                                                                        {"tokenUrl", "/auth/token"}}}}}};
-    return openapi::build(routes, info);
+    auto document = openapi::build(routes, info);
+    add_rate_limit_responses(document, settings);
+    return document;
 }
 
 Service::Service(const config::Settings& settings)
@@ -102,6 +148,9 @@ Service::Service(const config::Settings& settings)
             throw config::SettingsError(name, e.what());
         }
     }
+    // Inside CORS: preflights are not counted, and a 429 still carries the CORS headers that
+    // let the calling page read it.
+    add_rate_limits(app_, settings);
     app_.include(all_routes());
     if (!settings.openapi_url.empty()) {
         // Built from the routes above, before its own route joins them.

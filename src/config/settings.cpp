@@ -236,6 +236,14 @@ const std::vector<Declared>& declarations() {
         text("FORWARDED_ALLOW_IPS", &Settings::forwarded_allow_ips, "127.0.0.1",
              "comma-separated addresses or networks of the proxies whose X-Forwarded-For/-Proto are believed; *: any",
              "addresses/networks, or *"),
+        {{"RATE_LIMIT_AUTH", "N/second|minute|hour|day, or off", "10/minute in production, off in development",
+          "requests per client to /auth/register and /auth/token, besides the failed-login limits"},
+         [](Settings& s, const std::string* raw) {
+             s.rate_limit_auth = raw ? std::string(trim(*raw))
+                                     : s.app_env == AppEnv::production ? "10/minute" : "off";
+         }},
+        text("RATE_LIMIT_DEFAULT", &Settings::rate_limit_default, "off",
+             "requests per client to every other path", "N/second|minute|hour|day, or off"),
         text("CORS_ORIGINS", &Settings::cors_origins, "",
              "origins (scheme://host[:port]) a browser may call the API from, comma-separated, or *; empty: CORS off",
              "origins, or *, or empty"),
@@ -248,8 +256,9 @@ const std::vector<Declared>& declarations() {
              "methods a preflight allows, comma-separated, or *", "methods, or *"),
         text("CORS_ALLOW_HEADERS", &Settings::cors_allow_headers, "Authorization, Content-Type, X-Request-ID",
              "request headers a preflight allows, comma-separated, or *", "header names, or *"),
-        text("CORS_EXPOSE_HEADERS", &Settings::cors_expose_headers, "X-Request-ID, Retry-After",
-             "response headers the calling page may read", "header names"),
+        text("CORS_EXPOSE_HEADERS", &Settings::cors_expose_headers,
+             "X-Request-ID, Retry-After, RateLimit, RateLimit-Policy", "response headers the calling page may read",
+             "header names"),
         text("OPENAPI_URL", &Settings::openapi_url, "/openapi.json",
              "where the OpenAPI document is served; empty: not served", "a path, or empty", url_path_check),
         text("DOCS_URL", &Settings::docs_url, "/docs",

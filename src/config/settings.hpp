@@ -46,6 +46,8 @@ struct Settings {
     unsigned login_max_failures_per_client = 0;  // per client address within the window
     std::chrono::seconds login_failure_window{};
     std::string forwarded_allow_ips;  // peers whose X-Forwarded-* are believed (http::TrustedProxies)
+    std::string rate_limit_auth;      // slowapi's notation ("10/minute") or "off" (http::RateLimit)
+    std::string rate_limit_default;
     std::string cors_origins;         // comma-separated, or *; empty: CORS off
     bool cors_allow_credentials = false;
     unsigned cors_max_age = 0;         // seconds a preflight may be cached

@@ -38,4 +38,6 @@ std::string random_hex_id() {
     return out;
 }
 
+std::uint64_t random_u64() { return generator().next(); }
+
 }  // namespace core

@@ -80,7 +80,7 @@ Response App::error_response(const RequestContext& ctx) const {
 
 core::Task<Response> App::handle(Request& request, WorkerState* worker, std::optional<Response> answer) {
     RequestContext ctx{request, worker, std::chrono::steady_clock::now(), {}, request.remote_address, "http",
-                       nullptr, {}, {}};
+                       nullptr, {}, {}, {}};
     Response response;
     std::size_t entered = 0;  // the middleware whose before() ran
     try {
@@ -94,6 +94,9 @@ core::Task<Response> App::handle(Request& request, WorkerState* worker, std::opt
             response = co_await dispatch(ctx);
     } catch (...) {
         response = error_response(ctx);
+    }
+    if (!ctx.response_headers.empty()) {
+        for (const auto& [name, value] : ctx.response_headers) response.headers.add(name, value);
     }
     while (entered > 0) {
         try {

@@ -49,6 +49,7 @@ struct RequestContext {
     std::string client;
     std::string scheme = "http";
     const RouteInfo* route = nullptr;  // the matched route (its template: route->path)
+    Headers response_headers;          // added to the answer, whatever it is (a middleware's before())
     PathParams path_params;
     std::optional<schema::TextFields> query_fields;  // parsed on first use
 

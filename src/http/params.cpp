@@ -200,6 +200,14 @@ void add_response(boost::json::object& operation, schema::Definitions& defs, con
         auto& description = existing->as_object()["description"];
         const std::string now(description.as_string());
         if (now.find(response.description) == std::string::npos) description = now + "; " + response.description;
+        // Headers only one of the causes sends are documented, but not as required.
+        for (const auto& h : response.headers) {
+            auto& headers = existing->as_object()["headers"];
+            if (!headers.is_object()) headers = boost::json::object{};
+            if (headers.as_object().contains(h.name)) continue;
+            headers.as_object()[h.name] = boost::json::object{
+                {"description", h.description}, {"required", false}, {"schema", boost::json::object{{"type", "string"}}}};
+        }
         return;
     }
     boost::json::object documented{{"description", response.description}};
