@@ -33,6 +33,12 @@ void Headers::set(std::string_view name, std::string_view value) {
 
 void Headers::add(std::string_view name, std::string_view value) { fields_.emplace_back(name, value); }
 
+std::string_view trim_blanks(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
 void Request::set_target(std::string_view t) {
     target.assign(t);
     const auto q = t.find('?');

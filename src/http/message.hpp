@@ -66,6 +66,9 @@ std::string percent_decode(std::string_view s, bool plus_as_space);
 // The reason phrase of a status code ("Not Found").
 std::string_view reason_phrase(int status);
 
+// `s` without the spaces and tabs around it.
+std::string_view trim_blanks(std::string_view s);
+
 // True if `a` and `b` are equal ignoring ASCII case.
 bool iequals(std::string_view a, std::string_view b);
 

@@ -12,16 +12,10 @@ namespace http {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
 // The address as 16 bytes (IPv4 mapped into IPv6); nothing if it is not an address.
 std::optional<std::array<unsigned char, 16>> address_bytes(std::string_view text) {
     boost::system::error_code ec;
-    const auto address = boost::asio::ip::make_address(std::string(trim(text)), ec);
+    const auto address = boost::asio::ip::make_address(std::string(trim_blanks(text)), ec);
     if (ec) return std::nullopt;
     if (address.is_v4()) {
         return boost::asio::ip::make_address_v6(boost::asio::ip::v4_mapped, address.to_v4())
@@ -35,7 +29,7 @@ std::optional<std::array<unsigned char, 16>> address_bytes(std::string_view text
 TrustedProxies::TrustedProxies(std::string_view list) {
     while (!list.empty()) {
         const auto comma = list.find(',');
-        const std::string_view entry = trim(list.substr(0, comma));
+        const std::string_view entry = trim_blanks(list.substr(0, comma));
         list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
         if (entry.empty()) continue;
         if (entry == "*") {
@@ -99,7 +93,7 @@ std::optional<Response> ProxyHeaders::before(RequestContext& ctx) const {
         while (!rest.empty()) {
             const auto comma = rest.rfind(',');
             const std::string_view hop =
-                trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
+                trim_blanks(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
             rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
             if (hop.empty()) continue;
             client = hop;
@@ -109,7 +103,7 @@ std::optional<Response> ProxyHeaders::before(RequestContext& ctx) const {
         if (!client.empty() && address_bytes(client)) ctx.client = std::string(client);
     }
     if (proto) {
-        const std::string_view p = trim(*proto);
+        const std::string_view p = trim_blanks(*proto);
         if (iequals(p, "https"))
             ctx.scheme = "https";
         else if (iequals(p, "http"))
@@ -181,18 +175,20 @@ std::vector<std::string> items(std::string_view list) {
     std::vector<std::string> out;
     while (!list.empty()) {
         const auto comma = list.find(',');
-        const auto item = trim(list.substr(0, comma));
+        const auto item = trim_blanks(list.substr(0, comma));
         if (!item.empty()) out.emplace_back(item);
         list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
     }
     return out;
 }
 
-std::string lower(std::string_view s) {
+std::string ascii_case(std::string_view s, int (*map)(int)) {
     std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto& c : out) c = static_cast<char>(map(static_cast<unsigned char>(c)));
     return out;
 }
+std::string lower(std::string_view s) { return ascii_case(s, std::tolower); }
+std::string upper(std::string_view s) { return ascii_case(s, std::toupper); }
 
 std::string joined(const std::vector<std::string>& list) {
     std::string out;
@@ -250,9 +246,7 @@ Cors::Cors(const Options& o)
             continue;
         }
         if (!is_token(m)) throw Problem("allow_methods", "\"" + m + "\" is not a method");
-        std::string upper(m);
-        for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        methods_.push_back(upper);
+        methods_.push_back(upper(m));
     }
     methods_text_ = any_method_ ? "*" : joined(methods_);
     for (const auto& h : items(o.allow_headers)) {
@@ -292,9 +286,7 @@ std::optional<Response> Cors::before(RequestContext& ctx) const {
 
     std::string problem;
     if (!allowed_origin(*origin)) problem = "origin";
-    std::string wanted_method(trim(*method));
-    for (auto& c : wanted_method)
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const std::string wanted_method = upper(trim_blanks(*method));
     if (problem.empty() && !any_method_ &&
         std::find(methods_.begin(), methods_.end(), wanted_method) == methods_.end())
         problem = "method";

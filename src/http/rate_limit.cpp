@@ -11,14 +11,8 @@ namespace http {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-    return s;
-}
-
 bool parse_number(std::string_view text, unsigned& out) {
-    text = trim(text);
+    text = trim_blanks(text);
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
     return ec == std::errc() && end == text.data() + text.size() && !text.empty();
 }
@@ -43,7 +37,7 @@ std::chrono::seconds ceil_seconds(double milliseconds) {
 }  // namespace
 
 RateLimit RateLimit::parse(std::string_view text) {
-    text = trim(text);
+    text = trim_blanks(text);
     if (text.empty() || text == "off") return {};
     const std::string whole(text);
     auto sep = text.find('/');
@@ -57,13 +51,13 @@ RateLimit RateLimit::parse(std::string_view text) {
     RateLimit limit;
     if (!parse_number(text.substr(0, sep), limit.count) || limit.count == 0)
         throw std::invalid_argument("\"" + whole + "\": the count is not a whole number above 0");
-    std::string_view period = trim(text.substr(sep + skip));
+    std::string_view period = trim_blanks(text.substr(sep + skip));
     unsigned multiple = 1;
     if (const auto space = period.find(' '); space != std::string_view::npos) {
         if (!parse_number(period.substr(0, space), multiple) || multiple == 0)
             throw std::invalid_argument("\"" + whole +
                                         "\": the period's multiple is not a whole number above 0");
-        period = trim(period.substr(space + 1));
+        period = trim_blanks(period.substr(space + 1));
     }
     if (period.size() > 1 && period.back() == 's') period.remove_suffix(1);  // "minutes"
     long long unit = 0;
