@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include "api/app.hpp"
 #include "api/routes.hpp"
@@ -51,7 +52,48 @@ int serve(const std::string& env_file) {
     options.shutdown_timeout = settings.shutdown_timeout;
     options.thread_name = "items-loop-";
     http::Server server(service.app(), options, service.worker_init());
-    server.run();
+
+    // METRICS_PORT: /metrics on a server of its own (one thread, no database), stopped with
+    // the API's. If it cannot listen, the service stops too: the setting names the port.
+    std::unique_ptr<http::Server> metrics_server;
+    std::thread metrics_thread;
+    std::exception_ptr metrics_failed;
+    if (http::App* metrics_app = service.metrics_app()) {
+        http::ServerOptions metrics_options = options;
+        metrics_options.port = settings.metrics_port;
+        metrics_options.threads = 1;
+        metrics_options.thread_name = "items-metrics-";
+        metrics_options.listening_message = "metrics listening";
+        metrics_server = std::make_unique<http::Server>(*metrics_app, metrics_options, http::WorkerInit{});
+        metrics_thread = std::thread([&] {
+            try {
+                metrics_server->run();
+            } catch (...) {
+                metrics_failed = std::current_exception();
+                server.stop();
+            }
+        });
+    }
+    try {
+        server.run();
+    } catch (...) {
+        if (metrics_server) {
+            metrics_server->stop();
+            metrics_thread.join();
+        }
+        throw;
+    }
+    if (metrics_server) {
+        metrics_server->stop();
+        metrics_thread.join();
+    }
+    if (metrics_failed) {
+        try {
+            std::rethrow_exception(metrics_failed);
+        } catch (const std::exception& e) {
+            throw config::SettingsError("METRICS_PORT", e.what());
+        }
+    }
     return 0;
 }
 

@@ -60,15 +60,31 @@ http::RateLimit parse_limit(const char* name, const std::string& text) {
 }
 
 // RATE_LIMIT_AUTH on registration and login, RATE_LIMIT_DEFAULT on the rest; nothing at
-// all when both are off.
-void add_rate_limits(http::App& app, const config::Settings& s) {
+// all (null) when both are off.
+std::shared_ptr<const http::RateLimits> add_rate_limits(http::App& app, const config::Settings& s) {
     const auto auth = parse_limit("RATE_LIMIT_AUTH", s.rate_limit_auth);
     const auto rest = parse_limit("RATE_LIMIT_DEFAULT", s.rate_limit_default);
-    if (auth.off() && rest.off()) return;
+    if (auth.off() && rest.off()) return nullptr;
     std::vector<http::RateLimits::Rule> rules;
     rules.push_back({"auth", auth, {"/auth/register", "/auth/token"}});
     rules.push_back({"default", rest, {}});
-    app.use(std::make_shared<http::RateLimits>(std::move(rules)));
+    auto limits = std::make_shared<const http::RateLimits>(std::move(rules));
+    app.use(limits);
+    return limits;
+}
+
+#ifndef ITEMS_API_VERSION
+#define ITEMS_API_VERSION "unknown"
+#endif
+
+std::string compiler_name() {
+#if defined(__clang__)
+    return "clang " __clang_version__;
+#elif defined(__GNUC__)
+    return "gcc " __VERSION__;
+#else
+    return "unknown";
+#endif
 }
 
 // The 429 of the rate limits, on the operations they apply to with these settings.
@@ -127,6 +143,14 @@ boost::json::object openapi_document(const config::Settings& settings, const std
 Service::Service(const config::Settings& settings)
     : context_(std::make_unique<AppContext>(settings)), connector_(open_database(settings)) {
     app_.on_exception(overload_errors);
+    if (settings.metrics_port != 0 && settings.metrics_port == settings.port)
+        throw config::SettingsError("METRICS_PORT", "must differ from PORT (or be 0 to serve /metrics on PORT)");
+    if (settings.metrics_enabled) {
+        // Outermost: every answer counts, those of the other middleware included.
+        auto metrics = std::make_shared<const http::RequestMetrics>(app_);
+        app_.use(metrics);
+        request_metrics_ = std::move(metrics);
+    }
     std::optional<http::TrustedProxies> proxies;
     try {
         proxies.emplace(settings.forwarded_allow_ips);
@@ -150,7 +174,7 @@ Service::Service(const config::Settings& settings)
     }
     // Inside CORS: preflights are not counted, and a 429 still carries the CORS headers that
     // let the calling page read it.
-    add_rate_limits(app_, settings);
+    rate_limits_ = add_rate_limits(app_, settings);
     app_.include(all_routes());
     if (!settings.openapi_url.empty()) {
         // Built from the routes above, before its own route joins them.
@@ -160,6 +184,70 @@ Service::Service(const config::Settings& settings)
              openapi::page_routes({settings.docs_url, settings.redoc_url, settings.openapi_url, settings.api_title}))
             app_.add(std::move(page));
     }
+    if (settings.metrics_enabled) {
+        auto route = http::metrics_route("/metrics", metric_collectors(settings));
+        if (settings.metrics_port == 0) {
+            app_.add(std::move(route));
+        } else {
+            metrics_app_ = std::make_unique<http::App>();
+            metrics_app_->use(std::make_shared<http::SecurityHeaders>(http::SecurityHeaders::Options{"items-api"}));
+            metrics_app_->add(std::move(route));
+        }
+    }
+}
+
+std::vector<http::Collector> Service::metric_collectors(const config::Settings& settings) const {
+    std::vector<http::Collector> collectors;
+    collectors.push_back([labels = std::array<std::string, 3>{ITEMS_API_VERSION, compiler_name(),
+                                                              settings.database_url.starts_with("sqlite")
+                                                                  ? "sqlite"
+                                                                  : "postgresql"}](http::Exposition& out) {
+        out.family("items_api_build_info", "gauge", "The running build: version, compiler, database backend");
+        out.sample("items_api_build_info", {{"version", labels[0]}, {"compiler", labels[1]}, {"database", labels[2]}},
+                   1);
+    });
+    if (request_metrics_) collectors.push_back([m = request_metrics_](http::Exposition& out) { m->collect(out); });
+    collectors.push_back([db = connector_.get()](http::Exposition& out) {
+        const auto s = db->stats();
+        out.family("items_api_db_connections", "gauge",
+                   "Database connections open, by state (in_use: statements or a transaction on them)");
+        out.sample("items_api_db_connections", {{"state", "in_use"}}, static_cast<double>(s.in_use));
+        out.sample("items_api_db_connections", {{"state", "idle"}}, static_cast<double>(s.open - s.in_use));
+        out.family("items_api_db_waiting", "gauge",
+                   "Requests waiting for a database connection (SQLite: writes queued for the writer)");
+        out.sample("items_api_db_waiting", {}, static_cast<double>(s.waiting));
+    });
+    collectors.push_back([app = context_.get(), limits = rate_limits_](http::Exposition& out) {
+        const auto s = app->hasher.stats();
+        out.family("items_api_password_hash_threads", "gauge", "Threads that hash and verify passwords");
+        out.sample("items_api_password_hash_threads", {}, static_cast<double>(s.threads));
+        out.family("items_api_password_hash_running", "gauge", "Password hashes and checks being computed");
+        out.sample("items_api_password_hash_running", {}, static_cast<double>(s.running));
+        out.family("items_api_password_hash_queue_depth", "gauge", "Password hashes and checks waiting for a thread");
+        out.sample("items_api_password_hash_queue_depth", {}, static_cast<double>(s.queued));
+        out.family("items_api_password_hash_rejected_total", "counter",
+                   "Password hashes and checks refused because the queue was full (answered 503)");
+        out.sample("items_api_password_hash_rejected_total", {}, static_cast<double>(s.rejected));
+        out.family("items_api_password_hash_duration_seconds", "histogram",
+                   "Time from queueing a password hash or check to its result");
+        out.histogram("items_api_password_hash_duration_seconds", {}, s.latency);
+
+        out.family("items_api_rate_limited_total", "counter",
+                   "Requests refused with 429, by limit (auth: RATE_LIMIT_AUTH, default: RATE_LIMIT_DEFAULT, "
+                   "failed_logins: LOGIN_MAX_FAILURES and LOGIN_MAX_FAILURES_PER_CLIENT)");
+        // Every limit, the ones off included (at 0): a series that appears only with its
+        // first refusal makes rate() miss it.
+        std::vector<std::pair<std::string, std::uint64_t>> counts{{"auth", 0}, {"default", 0}};
+        if (limits)
+            for (const auto& [name, n] : limits->rejected())
+                for (auto& c : counts)
+                    if (c.first == name) c.second = n;
+        counts.emplace_back("failed_logins", app->login_limiter.refused());
+        for (const auto& [name, n] : counts)
+            out.sample("items_api_rate_limited_total", {{"limit", name}}, static_cast<double>(n));
+    });
+    collectors.push_back(http::collect_process);
+    return collectors;
 }
 
 Service::~Service() = default;

@@ -6,6 +6,8 @@
 #include "config/settings.hpp"
 #include "db/database.hpp"
 #include "http/app.hpp"
+#include "http/metrics.hpp"
+#include "http/rate_limit.hpp"
 
 namespace api {
 struct AppContext;
@@ -24,6 +26,9 @@ public:
     explicit Service(const config::Settings& settings);
 
     http::App& app() { return app_; }
+    // The App that serves /metrics on METRICS_PORT alone; null when the metrics are off or
+    // served by app() on PORT.
+    http::App* metrics_app() { return metrics_app_.get(); }
     const AppContext& context() const { return *context_; }
     db::Connector& connector() { return *connector_; }
 
@@ -31,9 +36,16 @@ public:
     http::WorkerInit worker_init();
 
 private:
+    // What GET /metrics writes: the requests', the database's, the hashing's, the limits',
+    // the process's.
+    std::vector<http::Collector> metric_collectors(const config::Settings& settings) const;
+
     std::unique_ptr<AppContext> context_;
     std::unique_ptr<db::Connector> connector_;
     http::App app_;
+    std::shared_ptr<const http::RequestMetrics> request_metrics_;
+    std::shared_ptr<const http::RateLimits> rate_limits_;
+    std::unique_ptr<http::App> metrics_app_;
 };
 
 }  // namespace api

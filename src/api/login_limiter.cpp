@@ -55,14 +55,21 @@ std::optional<std::chrono::seconds> LoginLimiter::wait(Table& table, const std::
     return std::max(w, std::chrono::seconds(1));
 }
 
+std::uint64_t LoginLimiter::refused() const {
+    std::lock_guard lock(mutex_);
+    return refused_;
+}
+
 std::variant<LoginLimiter::Attempt, std::chrono::seconds> LoginLimiter::reserve(std::string account,
                                                                                 std::string client,
                                                                                 Clock::time_point now) {
     std::lock_guard lock(mutex_);
     const auto account_wait = wait(accounts_, account, limits_.per_account, now);
     const auto client_wait = wait(clients_, client, limits_.per_client, now);
-    if (account_wait || client_wait)
+    if (account_wait || client_wait) {
+        ++refused_;
         return std::max(account_wait.value_or(std::chrono::seconds(0)), client_wait.value_or(std::chrono::seconds(0)));
+    }
     sweep(accounts_, now);
     sweep(clients_, now);
     ++accounts_[account].pending;

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -58,6 +59,9 @@ public:
     std::variant<Attempt, std::chrono::seconds> reserve(std::string account, std::string client,
                                                         Clock::time_point now = Clock::now());
 
+    // Attempts refused (a wait said instead) so far.
+    std::uint64_t refused() const;
+
 private:
     struct Record {
         std::deque<Clock::time_point> failures;  // within the window, oldest first
@@ -76,9 +80,10 @@ private:
     void finish(const std::string& account, const std::string& client, Outcome outcome, Clock::time_point now);
 
     Limits limits_;
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     Table accounts_;
     Table clients_;
+    std::uint64_t refused_ = 0;
 };
 
 }  // namespace api

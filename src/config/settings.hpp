@@ -54,6 +54,8 @@ struct Settings {
     std::string cors_allow_methods;
     std::string cors_allow_headers;
     std::string cors_expose_headers;
+    bool metrics_enabled = true;       // Prometheus metrics at /metrics
+    std::uint16_t metrics_port = 0;    // 0: on PORT with the API; else only on this port
     std::string openapi_url;  // empty: no document served (nor the docs pages)
     std::string docs_url;     // Swagger UI; empty: none
     std::string redoc_url;    // ReDoc; empty: none

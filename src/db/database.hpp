@@ -165,12 +165,21 @@ struct ConnectorOptions {
     std::string thread_name_prefix;              // SQLite's writer thread: <prefix>sqlite-writer
 };
 
+// A connector's connections at one moment, for metrics.
+struct PoolStats {
+    std::size_t open = 0;     // connections up (PostgreSQL: every thread's pool; SQLite: the writer's)
+    std::size_t in_use = 0;   // of those, the ones with statements or a transaction on them
+    std::size_t waiting = 0;  // requests waiting for a connection (SQLite: writes queued for the writer)
+};
+
 // Made once per process from DATABASE_URL; opens each thread's Database.
 class Connector {
 public:
     virtual ~Connector() = default;
     virtual Dialect dialect() const = 0;
     virtual std::unique_ptr<Database> open(boost::asio::io_context& ioc) = 0;
+    // Every open Database's connections; callable from any thread.
+    virtual PoolStats stats() const = 0;
 };
 
 // Throws UnusableUrl when the URL cannot be served.

@@ -15,8 +15,14 @@ const std::string* RequestContext::path_param(std::string_view name) const {
     return nullptr;
 }
 
+std::chrono::nanoseconds RequestContext::elapsed() {
+    if (elapsed_.count() < 0) elapsed_ = std::chrono::steady_clock::now() - start;
+    return elapsed_;
+}
+
 void App::add(Route route) {
     router_.add(route.info.method, route.info.path, routes_.size());
+    route.info.index = routes_.size();
     routes_.push_back(std::move(route));
 }
 
@@ -36,8 +42,7 @@ std::string request_id_for(const Request& request) {
     return core::random_hex_id();
 }
 
-core::Task<Response> App::dispatch(RequestContext& ctx) {
-    auto match = router_.match(ctx.request.method, ctx.request.path);
+core::Task<Response> App::dispatch(RequestContext& ctx, Router::Match& match) {
     switch (match.kind) {
         case Router::Match::Kind::not_found: co_return Response::detail(404, "Not Found");
         case Router::Match::Kind::method_not_allowed: {
@@ -48,9 +53,7 @@ core::Task<Response> App::dispatch(RequestContext& ctx) {
         case Router::Match::Kind::found: break;
     }
     ctx.path_params = std::move(match.params);
-    const Route& route = routes_[match.route];
-    ctx.route = &route.info;
-    co_return co_await route.handler(ctx);
+    co_return co_await routes_[match.route].handler(ctx);
 }
 
 Response App::error_response(const RequestContext& ctx) const {
@@ -79,8 +82,10 @@ Response App::error_response(const RequestContext& ctx) const {
 }
 
 core::Task<Response> App::handle(Request& request, WorkerState* worker, std::optional<Response> answer) {
-    RequestContext ctx{request, worker, std::chrono::steady_clock::now(), {}, request.remote_address, "http",
-                       nullptr, {}, {}, {}};
+    RequestContext ctx(request, worker);
+    // Matched first, so that every middleware knows the route (limits, logs, metrics).
+    Router::Match match = router_.match(request.method, request.path);
+    if (match.kind == Router::Match::Kind::found) ctx.route = &routes_[match.route].info;
     Response response;
     std::size_t entered = 0;  // the middleware whose before() ran
     try {
@@ -91,7 +96,7 @@ core::Task<Response> App::handle(Request& request, WorkerState* worker, std::opt
         else if (answer)
             response = std::move(*answer);
         else
-            response = co_await dispatch(ctx);
+            response = co_await dispatch(ctx, match);
     } catch (...) {
         response = error_response(ctx);
     }

@@ -40,6 +40,9 @@ using WorkerInit = std::function<std::unique_ptr<WorkerState>(boost::asio::io_co
 struct RouteInfo;
 
 struct RequestContext {
+    RequestContext(Request& r, WorkerState* w)
+        : request(r), worker(w), start(std::chrono::steady_clock::now()), client(r.remote_address) {}
+
     Request& request;
     WorkerState* worker = nullptr;
     std::chrono::steady_clock::time_point start{};  // when the App got the request
@@ -48,12 +51,21 @@ struct RequestContext {
     // says (ProxyHeaders middleware). Limits, logs and metrics use these.
     std::string client;
     std::string scheme = "http";
-    const RouteInfo* route = nullptr;  // the matched route (its template: route->path)
+    // The matched route (its template: route->path), known before the first middleware runs;
+    // null for a path or method no route serves.
+    const RouteInfo* route = nullptr;
     Headers response_headers;          // added to the answer, whatever it is (a middleware's before())
     PathParams path_params;
     std::optional<schema::TextFields> query_fields;  // parsed on first use
 
     const std::string* path_param(std::string_view name) const;
+
+    // Time since `start`, read once: the first caller (the access log, the metrics) fixes it
+    // for the others, so they agree, and a request nobody times reads no clock for it.
+    std::chrono::nanoseconds elapsed();
+
+private:
+    std::chrono::nanoseconds elapsed_{-1};
 };
 
 // A piece of the request path around the router, as Starlette's middleware. The App runs
@@ -82,6 +94,7 @@ struct RouteInfo {
     std::string path;
     std::string summary;
     std::string operation_id;  // as FastAPI makes it: read_item_items__item_id__get
+    std::size_t index = 0;     // its place in App::routes(), set by App::add
     std::vector<std::string> tags;
     int status = 200;
     // Builds the OpenAPI operation object, adding the schemas it refers to; empty for a
@@ -117,7 +130,7 @@ public:
     core::Task<Response> handle(Request& request, WorkerState* worker, std::optional<Response> answer = std::nullopt);
 
 private:
-    core::Task<Response> dispatch(RequestContext& ctx);
+    core::Task<Response> dispatch(RequestContext& ctx, Router::Match& match);
     Response error_response(const RequestContext& ctx) const;  // of the exception in flight
 
     std::vector<Route> routes_;

@@ -123,9 +123,7 @@ void RequestId::after(RequestContext& ctx, Response& response) const {
 
 void AccessLog::after(RequestContext& ctx, Response& response) const {
     if (!core::log::enabled(core::log::Level::info)) return;
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ctx.start)
-            .count();
+    const double ms = std::chrono::duration<double, std::milli>(ctx.elapsed()).count();
     const Request& request = ctx.request;
     core::log::info("request",
                     {{"request_id", ctx.request_id},

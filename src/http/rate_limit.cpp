@@ -172,6 +172,12 @@ std::size_t RateLimits::memory_bytes() const {
     return n;
 }
 
+std::vector<std::pair<std::string, std::uint64_t>> RateLimits::rejected() const {
+    std::vector<std::pair<std::string, std::uint64_t>> counts;
+    for (const auto& r : rules_) counts.emplace_back(r.rule.name, r.rejected->load(std::memory_order_relaxed));
+    return counts;
+}
+
 std::optional<Response> RateLimits::before(RequestContext& ctx) const {
     const Limited* applies = nullptr;
     for (const auto& r : rules_) {
@@ -194,7 +200,7 @@ std::optional<Response> RateLimits::before(RequestContext& ctx) const {
         ctx.response_headers.add("ratelimit", state);
         return std::nullopt;
     }
-    rejected_.fetch_add(1, std::memory_order_relaxed);
+    applies->rejected->fetch_add(1, std::memory_order_relaxed);
     auto refused = Response::detail(429, "Rate limit exceeded: " + applies->rule.limit.describe());
     refused.headers.add("retry-after", std::to_string(verdict.retry_after.count()));
     refused.headers.add("ratelimit-policy", applies->policy);

@@ -83,7 +83,8 @@ class RateLimits final : public Middleware {
 
     std::optional<Response> before(RequestContext& ctx) const override;
 
-    std::uint64_t rejected() const { return rejected_.load(std::memory_order_relaxed); }
+    // Requests refused so far, by rule name in the rules' order.
+    std::vector<std::pair<std::string, std::uint64_t>> rejected() const;
     std::size_t memory_bytes() const;
 
   private:
@@ -91,9 +92,9 @@ class RateLimits final : public Middleware {
         Rule rule;
         std::string policy;  // the RateLimit-Policy value
         std::unique_ptr<TokenBuckets> buckets;
+        std::unique_ptr<std::atomic<std::uint64_t>> rejected = std::make_unique<std::atomic<std::uint64_t>>(0);
     };
     std::vector<Limited> rules_;
-    mutable std::atomic<std::uint64_t> rejected_{0};
 };
 
 }  // namespace http

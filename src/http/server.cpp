@@ -358,7 +358,7 @@ void Server::run() {
         });
         ++index;
     }
-    core::log::info("listening", {{"host", s.options.host},
+    core::log::info(s.options.listening_message, {{"host", s.options.host},
                                   {"port", static_cast<std::int64_t>(endpoint.port())},
                                   {"threads", static_cast<std::int64_t>(s.workers.size())}});
 

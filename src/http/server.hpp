@@ -21,6 +21,7 @@ struct ServerOptions {
     std::chrono::seconds keepalive_timeout{5};   // idle time allowed between requests
     std::chrono::seconds shutdown_timeout{10};   // in-flight requests' grace on SIGTERM/SIGINT
     std::string thread_name = "loop-";           // the loops are <thread_name>0, 1, ... (top -H)
+    std::string listening_message = "listening";  // logged with host, port and threads once bound
 };
 
 class Server {

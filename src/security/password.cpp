@@ -37,7 +37,7 @@ bool sodium_ready() {
 // Runs `compute` on the pool, then resumes the awaiting coroutine on `loop` with its result.
 template <class T, class Compute>
 struct OnPool {
-    std::function<void(std::function<void()>)> submit;
+    std::function<void(std::function<void()>, std::function<void()>)> submit;  // compute, then deliver
     boost::asio::io_context& loop;
     Compute compute;
     std::optional<T> result;
@@ -47,19 +47,22 @@ struct OnPool {
     void await_suspend(std::coroutine_handle<> h) {
         // The work guard tells the loop that an answer is coming, so that it keeps
         // running (rather than finding nothing to do) until the job posts it.
-        submit([this, h, work = boost::asio::make_work_guard(loop)]() mutable {
-            try {
-                result = compute();
-            } catch (...) {
-                error = std::current_exception();
-            }
+        submit(
+            [this] {
+                try {
+                    result = compute();
+                } catch (...) {
+                    error = std::current_exception();
+                }
+            },
             // The guard ends on the loop's thread: once the answer is posted this thread
             // touches nothing of the loop's, which may be gone soon after.
-            boost::asio::post(loop, [h, work = std::move(work)]() mutable {
-                work.reset();
-                h.resume();
+            [this, h, work = boost::asio::make_work_guard(loop)]() mutable {
+                boost::asio::post(loop, [h, work = std::move(work)]() mutable {
+                    work.reset();
+                    h.resume();
+                });
             });
-        });
     }
     T await_resume() {
         if (error) std::rethrow_exception(error);
@@ -126,38 +129,60 @@ PasswordHasher::~PasswordHasher() {
     for (auto& t : threads_) t.join();
 }
 
-void PasswordHasher::submit(std::function<void()> job) {
+void PasswordHasher::submit(std::function<void()> compute, std::function<void()> deliver) {
     {
         std::lock_guard lock(mutex_);
-        if (queue_.size() >= max_queue_) throw Overloaded();
-        queue_.push_back(std::move(job));
+        if (queue_.size() >= max_queue_) {
+            ++rejected_;
+            throw Overloaded();
+        }
+        queue_.push_back(Job{std::move(compute), std::move(deliver), std::chrono::steady_clock::now()});
     }
     wake_.notify_one();
 }
 
 void PasswordHasher::work() {
     for (;;) {
-        std::function<void()> job;
+        Job job;
         {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (stopping_) return;
             job = std::move(queue_.front());
             queue_.pop_front();
+            ++running_;
         }
-        job();
+        job.compute();
+        // Counted before the answer leaves: whoever gets it sees the job in the metrics.
+        latency_.observe(std::chrono::steady_clock::now() - job.queued);
+        {
+            std::lock_guard lock(mutex_);
+            --running_;
+        }
+        job.deliver();
     }
+}
+
+PasswordHasher::Stats PasswordHasher::stats() const {
+    Stats s;
+    s.latency = latency_.snapshot();
+    std::lock_guard lock(mutex_);
+    s.threads = threads_.size();
+    s.running = running_;
+    s.queued = queue_.size();
+    s.rejected = rejected_;
+    return s;
 }
 
 core::Task<std::string> PasswordHasher::hash(boost::asio::io_context& loop, std::string password) {
     auto compute = [&password] { return hash_password(password); };
-    co_return co_await OnPool<std::string, decltype(compute)>{[this](auto job) { submit(std::move(job)); }, loop,
+    co_return co_await OnPool<std::string, decltype(compute)>{[this](auto compute, auto deliver) { submit(std::move(compute), std::move(deliver)); }, loop,
                                                                compute, {}, {}};
 }
 
 core::Task<bool> PasswordHasher::verify(boost::asio::io_context& loop, std::string password, std::string hash) {
     auto compute = [&password, &hash] { return verify_password(password, hash); };
-    co_return co_await OnPool<bool, decltype(compute)>{[this](auto job) { submit(std::move(job)); }, loop, compute,
+    co_return co_await OnPool<bool, decltype(compute)>{[this](auto compute, auto deliver) { submit(std::move(compute), std::move(deliver)); }, loop, compute,
                                                         {}, {}};
 }
 
@@ -171,7 +196,7 @@ core::Task<bool> PasswordHasher::verify_dummy(boost::asio::io_context& loop, std
         verify_password(password, dummy_hash_);
         return false;
     };
-    co_return co_await OnPool<bool, decltype(compute)>{[this](auto job) { submit(std::move(job)); }, loop, compute,
+    co_return co_await OnPool<bool, decltype(compute)>{[this](auto compute, auto deliver) { submit(std::move(compute), std::move(deliver)); }, loop, compute,
                                                         {}, {}};
 }
 

@@ -4,6 +4,7 @@
 // next successful login. Hashing is slow by design, so it runs on a bounded pool of
 // its own threads and the event loop only awaits the answer.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -15,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/histogram.hpp"
 #include "core/task.hpp"
 
 namespace boost::asio {
@@ -55,14 +57,32 @@ public:
     // so a login for an unknown e-mail cannot be told apart by its timing.
     core::Task<bool> verify_dummy(boost::asio::io_context& loop, std::string password);
 
+    // For metrics; callable from any thread.
+    struct Stats {
+        std::size_t threads = 0;
+        std::size_t running = 0;         // jobs on a thread now
+        std::size_t queued = 0;          // jobs waiting for a thread
+        std::uint64_t rejected = 0;      // jobs refused with Overloaded, ever
+        core::HistogramCounts latency;   // from queueing to result: what a login waits
+    };
+    Stats stats() const;
+
 private:
-    void submit(std::function<void()> job);
+    // Runs `compute` on a pool thread, then `deliver` (which hands the answer over).
+    void submit(std::function<void()> compute, std::function<void()> deliver);
     void work();
 
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     std::condition_variable wake_;
-    std::deque<std::function<void()>> queue_;
+    struct Job {
+        std::function<void()> compute, deliver;
+        std::chrono::steady_clock::time_point queued;
+    };
+    std::deque<Job> queue_;
     std::size_t max_queue_;
+    std::size_t running_ = 0;
+    std::uint64_t rejected_ = 0;
+    core::Histogram latency_;
     bool stopping_ = false;
     std::once_flag dummy_once_;  // the dummy hash is made on first use, on a pool thread
     std::string dummy_hash_;

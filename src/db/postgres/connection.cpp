@@ -19,6 +19,7 @@ Connection::Connection(Pool& pool) : pool_(pool), socket_(pool.ioc()), backoff_t
 void Connection::close() {
     closing_ = true;
     state_ = State::down;
+    publish();
     ++generation_;
     backoff_timer_.cancel();
     fail_all(unavailable("connection closed"));
@@ -101,6 +102,7 @@ void Connection::execute_detached(const std::string& sql) {
         return;
     }
     pending_.push_back(op);
+    publish();
     pool_.watch();
     pump();
 }
@@ -150,6 +152,7 @@ void Connection::send_alone(const std::string& name, const TextParams& text, Op&
 
 core::Task<Result> Connection::submit(std::shared_ptr<Op> op, bool send_now) {
     pending_.push_back(op);
+    publish();
     pool_.watch();
     if (send_now) pump();
     struct Wait {
@@ -172,6 +175,7 @@ void Connection::complete(const std::shared_ptr<Op>& op) {
 void Connection::fail_all(const DatabaseError& error) {
     auto ops = std::move(pending_);
     pending_.clear();
+    publish();
     for (auto& op : ops) {
         op->error = error;
         complete(op);
@@ -321,6 +325,7 @@ bool Connection::process() {
 void Connection::finish_front() {
     auto op = std::move(pending_.front());
     pending_.pop_front();
+    if (pending_.empty()) publish();
     complete(op);
     if (pending_.size() + 1 == kMaxPipelineDepth) pool_.notify();
 }

@@ -15,6 +15,7 @@
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <atomic>
 #include <chrono>
 #include <coroutine>
 #include <deque>
@@ -78,6 +79,21 @@ public:
     bool exclusive = false;
     std::uint64_t generation() const { return generation_; }
     std::size_t depth() const { return pending_.size(); }
+
+    // For metrics on other threads: whether the connection is up, and in use (statements
+    // on it, or a transaction's). Kept by publish() wherever either changes; read anywhere.
+    struct Seen {
+        bool up = false;
+        bool in_use = false;
+    };
+    Seen seen() const {
+        const auto bits = seen_.load(std::memory_order_relaxed);
+        return {(bits & 1) != 0, (bits & 2) != 0};
+    }
+    void publish() {
+        seen_.store(static_cast<unsigned char>((state_ == State::ready ? 1 : 0) | (exclusive || !pending_.empty() ? 2 : 0)),
+                    std::memory_order_relaxed);
+    }
 
     void start() { connect(); }
 
@@ -206,6 +222,7 @@ private:
     std::deque<std::shared_ptr<Op>> pending_;
     PreparedNames prepared_;  // SQL -> statement name
     std::uint64_t statement_counter_ = 0;
+    std::atomic<unsigned char> seen_{0};
 };
 
 }  // namespace db::postgres

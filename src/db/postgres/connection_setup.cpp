@@ -12,6 +12,7 @@ namespace db::postgres {
 void Connection::connect() {
     drop();
     state_ = State::connecting;
+    publish();
     connect_started_ = Clock::now();
     pool_.watch();
     const std::string options = "-c statement_timeout=" + std::to_string(pool_.options().statement_timeout.count());
@@ -43,6 +44,7 @@ void Connection::poll_connect(PostgresPollingStatusType status) {
 void Connection::connected() {
     if (!PQenterPipelineMode(conn_) || !attach_socket()) return connect_failed();
     state_ = State::ready;
+    publish();
     backoff_ = kMinBackoff;
     ++generation_;
     if (reported_down_) core::log::info("database connection restored");
@@ -57,6 +59,7 @@ void Connection::connect_failed(const std::string& why) {
     }
     drop();
     state_ = State::down;
+    publish();
     pool_.notify();  // waiters learn there is nothing to wait for
     retry_later();
 }
@@ -102,6 +105,7 @@ void Connection::broken(std::string_view why, DatabaseError::Kind kind) {
     reported_down_ = true;
     state_ = State::down;
     exclusive = false;
+    publish();
     ++generation_;
     fail_all(DatabaseError(kind, "database unavailable: " + std::string(why)));
     drop();

@@ -57,8 +57,9 @@ private:
 
 class PgDatabase final : public Database {
 public:
-    PgDatabase(asio::io_context& ioc, const std::string& conninfo, const ConnectorOptions& options)
-        : pool_(ioc, conninfo, options) {}
+    PgDatabase(asio::io_context& ioc, const std::string& conninfo, const ConnectorOptions& options,
+               std::shared_ptr<PoolRegistry> registry)
+        : pool_(ioc, conninfo, options, std::move(registry)) {}
 
     Dialect dialect() const override { return Dialect::postgres; }
 
@@ -119,10 +120,12 @@ public:
     }
     Dialect dialect() const override { return Dialect::postgres; }
     std::unique_ptr<Database> open(asio::io_context& ioc) override {
-        return std::make_unique<PgDatabase>(ioc, conninfo_, options_);
+        return std::make_unique<PgDatabase>(ioc, conninfo_, options_, registry_);
     }
+    PoolStats stats() const override { return registry_->stats(); }
 
 private:
+    std::shared_ptr<PoolRegistry> registry_ = std::make_shared<PoolRegistry>();
     std::string conninfo_;
     ConnectorOptions options_;
 };

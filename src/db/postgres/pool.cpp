@@ -6,13 +6,38 @@
 
 namespace db::postgres {
 
-Pool::Pool(asio::io_context& ioc, std::string conninfo, ConnectorOptions options)
-    : ioc_(ioc), conninfo_(std::move(conninfo)), options_(options) {
+void PoolRegistry::add(const Pool* pool) {
+    std::lock_guard lock(mutex_);
+    pools_.push_back(pool);
+}
+
+void PoolRegistry::remove(const Pool* pool) {
+    std::lock_guard lock(mutex_);
+    pools_.erase(std::remove(pools_.begin(), pools_.end(), pool), pools_.end());
+}
+
+PoolStats PoolRegistry::stats() const {
+    std::lock_guard lock(mutex_);
+    PoolStats total;
+    for (const Pool* pool : pools_) {
+        const auto s = pool->stats();
+        total.open += s.open;
+        total.in_use += s.in_use;
+        total.waiting += s.waiting;
+    }
+    return total;
+}
+
+Pool::Pool(asio::io_context& ioc, std::string conninfo, ConnectorOptions options,
+           std::shared_ptr<PoolRegistry> registry)
+    : ioc_(ioc), conninfo_(std::move(conninfo)), options_(options), registry_(std::move(registry)) {
     for (unsigned i = 0; i < std::max(1u, options_.size); ++i) conns_.push_back(std::make_shared<Connection>(*this));
     for (auto& c : conns_) c->start();
+    if (registry_) registry_->add(this);  // once conns_ is complete: stats() reads it
 }
 
 Pool::~Pool() {
+    if (registry_) registry_->remove(this);
     *alive_ = false;
     for (auto& c : conns_) c->close();
     notify();
@@ -34,6 +59,17 @@ std::shared_ptr<Connection> Pool::pick() const {
     return best;
 }
 
+PoolStats Pool::stats() const {
+    PoolStats s;
+    for (const auto& c : conns_) {
+        const auto seen = c->seen();
+        s.open += seen.up;
+        s.in_use += seen.up && seen.in_use;
+    }
+    s.waiting = waiting_.load(std::memory_order_relaxed);
+    return s;
+}
+
 bool Pool::any_connecting() const {
     for (const auto& c : conns_)
         if (c->state() == Connection::State::connecting) return true;
@@ -46,7 +82,10 @@ core::Task<std::shared_ptr<Connection>> Pool::acquire(bool exclusive, Clock::tim
         if (auto c = pick()) {
             // A transaction's BEGIN queues behind what is already there, outside it;
             // marking the connection keeps anything else from queueing after it.
-            if (exclusive) c->exclusive = true;
+            if (exclusive) {
+                c->exclusive = true;
+                c->publish();
+            }
             co_return c;
         }
         // Every connection down and none trying right now: answer at once, do not wait.
@@ -58,16 +97,19 @@ core::Task<std::shared_ptr<Connection>> Pool::acquire(bool exclusive, Clock::tim
 
         asio::steady_timer timer(ioc_, deadline);
         waiters_.push_back(&timer);
+        waiting_.store(waiters_.size(), std::memory_order_relaxed);
         auto it = std::prev(waiters_.end());
         const auto alive = alive_;
         co_await core::async_wait_op([&](auto cb) { timer.async_wait(std::move(cb)); });
         if (!*alive) throw unavailable("the database pool was closed");
         waiters_.erase(it);
+        waiting_.store(waiters_.size(), std::memory_order_relaxed);
     }
 }
 
 void Pool::release_exclusive(Connection& conn) {
     conn.exclusive = false;
+    conn.publish();
     notify();
 }
 

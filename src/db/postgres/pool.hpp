@@ -4,8 +4,10 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <atomic>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -15,10 +17,29 @@
 
 namespace db::postgres {
 
+class Pool;
+
+// The pools of a connector (one per thread), for its stats() on any thread.
+class PoolRegistry {
+public:
+    void add(const Pool* pool);
+    void remove(const Pool* pool);
+    PoolStats stats() const;
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<const Pool*> pools_;
+};
+
 class Pool {
 public:
-    Pool(asio::io_context& ioc, std::string conninfo, ConnectorOptions options);
+    // `registry`, if any, lists the pool while it lives.
+    Pool(asio::io_context& ioc, std::string conninfo, ConnectorOptions options,
+         std::shared_ptr<PoolRegistry> registry = nullptr);
     ~Pool();
+
+    // Its connections and waiters now; callable from any thread.
+    PoolStats stats() const;
 
     asio::io_context& ioc() { return ioc_; }
     // False once the pool is destroyed: what resumes after that (a transaction's
@@ -51,6 +72,8 @@ private:
     asio::steady_timer watchdog_{ioc_};
     bool watching_ = false;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    std::atomic<std::size_t> waiting_{0};  // waiters_.size(), for stats()
+    std::shared_ptr<PoolRegistry> registry_;
 };
 
 // Gives a connection taken for a transaction or script back, if the pool still exists.

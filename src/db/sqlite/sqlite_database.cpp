@@ -130,6 +130,12 @@ public:
     std::unique_ptr<Database> open(boost::asio::io_context& ioc) override {
         return std::make_unique<SqliteDatabase>(path_, *writer_, ioc);
     }
+    // The writer's connection: the loops' read connections are used only while their loop
+    // runs a statement, never waited for.
+    PoolStats stats() const override {
+        const auto s = writer_->stats();
+        return PoolStats{1, s.busy ? 1u : 0u, s.queued};
+    }
 
 private:
     std::string path_;

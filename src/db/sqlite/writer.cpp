@@ -134,6 +134,11 @@ core::Task<Result> Writer::submit(std::shared_ptr<Job> job) {
     co_return std::move(job->result);
 }
 
+Writer::Stats Writer::stats() const {
+    std::lock_guard lock(mutex_);
+    return Stats{running_ || open_session_ != 0, queue_.size()};
+}
+
 void Writer::enqueue(std::shared_ptr<Job> job) {
     {
         std::lock_guard lock(mutex_);
@@ -165,6 +170,7 @@ void Writer::loop() {
         auto job = std::move(*next);
         queue_.erase(next);
         if (job->begins) open_session_ = job->session;
+        running_ = true;
         lock.unlock();
         try {
             job->result = job->work(conn_);
@@ -172,6 +178,7 @@ void Writer::loop() {
             job->error = std::current_exception();
         }
         lock.lock();
+        running_ = false;
         if (job->ends || (job->begins && job->error)) open_session_ = 0;
         if (job->home) job->home->resume(job->waiter);
     }

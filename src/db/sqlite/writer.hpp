@@ -67,16 +67,24 @@ public:
     core::Task<void> end(std::shared_ptr<Home> home, std::uint64_t session, bool commit);
     void abandon(std::uint64_t session);
 
+    // For metrics: whether a job (or a transaction) holds the connection, and how many wait.
+    struct Stats {
+        bool busy = false;
+        std::size_t queued = 0;
+    };
+    Stats stats() const;
+
 private:
     core::Task<Result> submit(std::shared_ptr<Job> job);
     void enqueue(std::shared_ptr<Job> job);
     void loop();
 
     Connection conn_;
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<std::shared_ptr<Job>> queue_;
     std::uint64_t open_session_ = 0;  // the transaction being run; 0: none
+    bool running_ = false;            // a job is running (outside the lock)
     bool stopping_ = false;
     std::atomic<std::uint64_t> sessions_{0};
     std::thread thread_;  // last: starts once the rest is made

@@ -1,0 +1,372 @@
+#include "http/metrics.hpp"
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+namespace http {
+
+// --- Exposition -----------------------------------------------------------------------
+
+namespace {
+
+void append_number(std::string& out, double value) {
+    // Integers (every counter) without a fraction; the rest with the digits a double needs.
+    char buffer[32];
+    const auto [end, ec] =
+        std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::general);
+    out.append(buffer, ec == std::errc() ? end : buffer);
+}
+
+void append_escaped(std::string& out, std::string_view value) {
+    for (char c : value) {
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
+    }
+}
+
+}  // namespace
+
+void Exposition::family(std::string_view name, std::string_view type, std::string_view help) {
+    out_ += "# HELP ";
+    out_ += name;
+    out_ += ' ';
+    for (char c : help) {  // the format escapes only backslash and newline in help text
+        if (c == '\\')
+            out_ += "\\\\";
+        else if (c == '\n')
+            out_ += "\\n";
+        else
+            out_ += c;
+    }
+    out_ += "\n# TYPE ";
+    out_ += name;
+    out_ += ' ';
+    out_ += type;
+    out_ += '\n';
+}
+
+void Exposition::labels(Labels labels, std::string_view le) {
+    if (labels.size() == 0 && le.empty()) return;
+    out_ += '{';
+    bool first = true;
+    for (const auto& [name, value] : labels) {
+        if (!first) out_ += ',';
+        first = false;
+        out_ += name;
+        out_ += "=\"";
+        append_escaped(out_, value);
+        out_ += '"';
+    }
+    if (!le.empty()) {
+        if (!first) out_ += ',';
+        out_ += "le=\"";
+        out_ += le;
+        out_ += '"';
+    }
+    out_ += '}';
+}
+
+void Exposition::sample(std::string_view name, Labels labels, double value) {
+    out_ += name;
+    this->labels(labels);
+    out_ += ' ';
+    append_number(out_, value);
+    out_ += '\n';
+}
+
+void Exposition::histogram(std::string_view name, Labels labels,
+                           const core::HistogramCounts& counts) {
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i <= core::kLatencyBounds.size(); ++i) {
+        cumulative += counts.buckets[i];
+        std::string le;
+        if (i < core::kLatencyBounds.size())
+            append_number(le, core::kLatencyBounds[i]);
+        else
+            le = "+Inf";
+        out_ += name;
+        out_ += "_bucket";
+        this->labels(labels, le);
+        out_ += ' ';
+        append_number(out_, static_cast<double>(cumulative));
+        out_ += '\n';
+    }
+    out_ += name;
+    out_ += "_sum";
+    this->labels(labels);
+    out_ += ' ';
+    append_number(out_, static_cast<double>(counts.sum_ns) / 1e9);
+    out_ += '\n';
+    out_ += name;
+    out_ += "_count";
+    this->labels(labels);
+    out_ += ' ';
+    append_number(out_, static_cast<double>(cumulative));
+    out_ += '\n';
+}
+
+// --- RequestMetrics -------------------------------------------------------------------
+
+namespace {
+
+// A series' key: the route (its index + 1; 0: none matched), the method of a request no route
+// serves (a route has its own), the status; the top bit marks a slot as taken.
+constexpr std::uint32_t kTaken = 0x8000'0000u;
+constexpr std::array<std::string_view, 8> kMethods{"other", "GET",   "HEAD",   "POST",
+                                                   "PUT",   "PATCH", "DELETE", "OPTIONS"};
+
+std::uint32_t method_code(std::string_view method) {
+    for (std::uint32_t i = 1; i < kMethods.size(); ++i)
+        if (kMethods[i] == method) return i;
+    return 0;
+}
+
+// Relaxed increments by the one thread that writes a shard: a load and a store, which
+// readers on other threads see whole (no locked instruction on the request path).
+inline void bump(std::atomic<std::uint64_t>& a, std::uint64_t by = 1) {
+    a.store(a.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
+std::atomic<std::uint64_t> next_instance{1};
+
+// The shard this thread last used, and whose it was.
+struct CachedShard {
+    std::uint64_t owner = 0;
+    RequestMetrics::Shard* shard = nullptr;
+};
+thread_local CachedShard cached_shard;
+
+}  // namespace
+
+struct RequestMetrics::Shard {
+    // Routes × statuses a route answers with stay far below this (statuses come from the
+    // service's code, not from clients; an unmatched request has one of 8 methods): a full
+    // table would leave new series uncounted, never overwrite one.
+    static constexpr std::size_t kSlots = 1024;
+
+    struct Slot {
+        std::atomic<std::uint32_t> key{0};
+        std::array<std::atomic<std::uint64_t>, core::kLatencyBounds.size() + 1> buckets{};
+        std::atomic<std::uint64_t> sum_ns{0};
+    };
+
+    std::thread::id thread = std::this_thread::get_id();
+    std::atomic<std::int64_t> in_flight{0};
+    std::unique_ptr<Slot[]> slots = std::make_unique<Slot[]>(kSlots);
+
+    Slot* slot(std::uint32_t key) {
+        std::size_t i = (key * 0x9E3779B1u) >> 22;  // the top 10 bits: kSlots
+        for (std::size_t probes = 0; probes < kSlots; ++probes, i = (i + 1) % kSlots) {
+            const std::uint32_t k = slots[i].key.load(std::memory_order_relaxed);
+            if (k == key) return &slots[i];
+            if (k == 0) {
+                // Only this thread writes here: no race for the slot. Readers see the key
+                // after the zeroed counters (release).
+                slots[i].key.store(key, std::memory_order_release);
+                return &slots[i];
+            }
+        }
+        return nullptr;
+    }
+};
+
+RequestMetrics::RequestMetrics(const App& app) : app_(app), id_(next_instance.fetch_add(1)) {}
+
+RequestMetrics::~RequestMetrics() = default;
+
+RequestMetrics::Shard& RequestMetrics::shard() const {
+    if (cached_shard.owner == id_) return *cached_shard.shard;
+    std::lock_guard lock(mutex_);
+    Shard* found = nullptr;
+    for (const auto& s : shards_)
+        if (s->thread == std::this_thread::get_id()) found = s.get();
+    if (!found) found = shards_.emplace_back(std::make_unique<Shard>()).get();
+    cached_shard = {id_, found};
+    return *found;
+}
+
+std::optional<Response> RequestMetrics::before(RequestContext&) const {
+    auto& in_flight = shard().in_flight;
+    in_flight.store(in_flight.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return std::nullopt;
+}
+
+void RequestMetrics::after(RequestContext& ctx, Response& response) const {
+    Shard& s = shard();
+    s.in_flight.store(s.in_flight.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    const auto status = static_cast<std::uint32_t>(std::clamp(response.status, 0, 999));
+    const std::uint32_t route = ctx.route ? static_cast<std::uint32_t>(ctx.route->index) + 1 : 0;
+    const std::uint32_t method = ctx.route ? 0 : method_code(ctx.request.method);
+    if (Shard::Slot* slot = s.slot(kTaken | route << 14 | method << 10 | status)) {
+        const auto elapsed = ctx.elapsed();
+        bump(slot->buckets[core::latency_bucket(elapsed)]);
+        bump(slot->sum_ns, static_cast<std::uint64_t>(std::max<std::int64_t>(0, elapsed.count())));
+    }
+}
+
+void RequestMetrics::collect(Exposition& out) const {
+    std::map<std::uint32_t, core::HistogramCounts> series;  // ordered: the same order every scrape
+    std::int64_t in_flight = 0;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& s : shards_) {
+            in_flight += s->in_flight.load(std::memory_order_relaxed);
+            for (std::size_t i = 0; i < Shard::kSlots; ++i) {
+                const auto& slot = s->slots[i];
+                const std::uint32_t key = slot.key.load(std::memory_order_acquire);
+                if (key == 0) continue;
+                auto& counts = series[key];
+                for (std::size_t b = 0; b < slot.buckets.size(); ++b) {
+                    const auto n = slot.buckets[b].load(std::memory_order_relaxed);
+                    counts.buckets[b] += n;
+                    counts.count += n;
+                }
+                counts.sum_ns += slot.sum_ns.load(std::memory_order_relaxed);
+            }
+        }
+    }
+    out.family("http_requests_in_flight", "gauge", "Requests being answered");
+    // A scrape is itself in flight; a shard's count may read below zero for a moment while
+    // another thread's request ends: never shown as negative.
+    out.sample("http_requests_in_flight", {},
+               static_cast<double>(std::max<std::int64_t>(0, in_flight)));
+
+    const auto& routes = app_.routes();
+    struct Labels {
+        std::string_view method, route;
+        std::string status;
+    };
+    const auto labels_of = [&](std::uint32_t key) {
+        const std::uint32_t route = (key & ~kTaken) >> 14;
+        Labels l;
+        l.status = std::to_string(key & 0x3ff);
+        if (route > 0 && route <= routes.size()) {
+            l.method = routes[route - 1].info.method;
+            l.route = routes[route - 1].info.path;
+        } else {
+            l.method = kMethods[(key >> 10) & 0x7];
+            l.route = "unmatched";
+        }
+        return l;
+    };
+    out.family("http_requests_total", "counter",
+               "Requests answered, by method, route template and status");
+    for (const auto& [key, counts] : series) {
+        const auto l = labels_of(key);
+        out.sample("http_requests_total",
+                   {{"method", l.method}, {"route", l.route}, {"status", l.status}},
+                   static_cast<double>(counts.count));
+    }
+    out.family("http_request_duration_seconds", "histogram",
+               "Time from a request's arrival to its answer, by method, route template and status");
+    for (const auto& [key, counts] : series) {
+        const auto l = labels_of(key);
+        out.histogram("http_request_duration_seconds",
+                      {{"method", l.method}, {"route", l.route}, {"status", l.status}}, counts);
+    }
+}
+
+// --- process --------------------------------------------------------------------------
+
+namespace {
+
+// The fields of /proc/self/stat after the command's closing parenthesis (the name may
+// hold spaces): state is field 3, so fields[i] is field i + 3.
+std::vector<std::string> proc_stat_fields() {
+    std::ifstream file("/proc/self/stat");
+    std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    const auto close = text.rfind(')');
+    std::vector<std::string> fields;
+    if (close == std::string::npos) return fields;
+    std::istringstream rest(text.substr(close + 1));
+    for (std::string f; rest >> f;) fields.push_back(f);
+    return fields;
+}
+
+double boot_time_seconds() {
+    std::ifstream file("/proc/stat");
+    for (std::string line; std::getline(file, line);)
+        if (line.rfind("btime ", 0) == 0) return std::stod(line.substr(6));
+    return 0;
+}
+
+}  // namespace
+
+void collect_process(Exposition& out) {
+    rusage usage{};
+    if (getrusage(RUSAGE_SELF, &usage) == 0) {
+        const auto seconds = [](const timeval& t) {
+            return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6;
+        };
+        out.family("process_cpu_seconds_total", "counter",
+                   "User and system CPU time spent, in seconds");
+        out.sample("process_cpu_seconds_total", {},
+                   seconds(usage.ru_utime) + seconds(usage.ru_stime));
+    }
+    const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+    if (std::ifstream statm("/proc/self/statm"); statm) {
+        double size = 0, resident = 0;
+        if (statm >> size >> resident) {
+            out.family("process_virtual_memory_bytes", "gauge", "Virtual memory size, in bytes");
+            out.sample("process_virtual_memory_bytes", {}, size * page);
+            out.family("process_resident_memory_bytes", "gauge", "Resident memory size, in bytes");
+            out.sample("process_resident_memory_bytes", {}, resident * page);
+        }
+    }
+    if (DIR* dir = opendir("/proc/self/fd")) {
+        double open = 0;
+        while (const dirent* entry = readdir(dir))
+            if (entry->d_name[0] != '.') ++open;
+        closedir(dir);
+        out.family("process_open_fds", "gauge", "Open file descriptors");
+        out.sample("process_open_fds", {}, open - 1);  // not the one that listed them
+    }
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+        out.family("process_max_fds", "gauge", "The limit of open file descriptors");
+        out.sample("process_max_fds", {},
+                   limit.rlim_cur == RLIM_INFINITY ? -1.0 : static_cast<double>(limit.rlim_cur));
+    }
+    const auto fields = proc_stat_fields();
+    if (fields.size() > 19) {  // field 22: start time, in clock ticks after boot
+        const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+        out.family("process_start_time_seconds", "gauge",
+                   "Start time of the process since the Unix epoch, in seconds");
+        out.sample("process_start_time_seconds", {},
+                   boot_time_seconds() + std::stod(fields[19]) / ticks);
+    }
+}
+
+Route metrics_route(std::string path, std::vector<Collector> collectors) {
+    RouteInfo info;
+    info.method = "GET";
+    info.path = std::move(path);
+    auto shared = std::make_shared<const std::vector<Collector>>(std::move(collectors));
+    return Route{std::move(info), [shared](RequestContext&) -> core::Task<Response> {
+                     Exposition out;
+                     for (const auto& collect : *shared) collect(out);
+                     Response response;
+                     response.headers.set("content-type",
+                                          "text/plain; version=0.0.4; charset=utf-8");
+                     response.body = out.text();
+                     co_return response;
+                 }};
+}
+
+}  // namespace http
