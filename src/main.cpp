@@ -13,6 +13,7 @@
 #include "core/log.hpp"
 #include "core/run.hpp"
 #include "db/migrations.hpp"
+#include "http/probe.hpp"
 #include "http/server.hpp"
 
 namespace {
@@ -121,6 +122,25 @@ int migrate(const std::string& env_file, const std::string& action) {
     return 0;
 }
 
+// Asks the service that these settings describe (HOST, PORT) for GET /health: exit 0 on 200
+// (serving, database reachable), 1 otherwise, with one line saying why. A container's
+// HEALTHCHECK, without curl in the image.
+int healthcheck(const std::string& env_file) {
+    const config::Settings settings = load(env_file);
+    if (settings.port == 0)
+        throw config::SettingsError("PORT", "is 0 (any free port): healthcheck needs the port the service listens on");
+    const auto r = http::probe(settings.host, settings.port, "/health",
+                               settings.health_timeout + std::chrono::seconds(1), "items-api healthcheck");
+    if (r.status == 200) {
+        std::cout << "healthy\n";
+        return 0;
+    }
+    std::cerr << "items-api: unhealthy: "
+              << (r.status != 0 ? "GET /health answered " + std::to_string(r.status) + " " + r.body : r.error)
+              << '\n';
+    return 1;
+}
+
 // The OpenAPI document, as GET /openapi.json serves it: no database, no server.
 int print_openapi(const std::string& env_file) {
     const config::Settings settings = load(env_file);
@@ -141,6 +161,8 @@ int main(int argc, char** argv) {
     auto* migrate_cmd = cli.add_subcommand("migrate", "Manage the database schema");
     auto* openapi_cmd =
         cli.add_subcommand("openapi", "Print the OpenAPI 3.1 document (what GET /openapi.json serves) and exit");
+    auto* healthcheck_cmd = cli.add_subcommand(
+        "healthcheck", "Ask the running service (HOST, PORT) for GET /health: exit 0 if healthy, 1 if not");
     std::string action = "up";
     migrate_cmd->add_option("action", action, "up: apply pending migrations; down: revert the newest; status: list")
         ->check(CLI::IsMember({"up", "down", "status"}))
@@ -152,6 +174,7 @@ int main(int argc, char** argv) {
         if (serve_cmd->parsed()) return serve(env_file);
         if (migrate_cmd->parsed()) return migrate(env_file, action);
         if (openapi_cmd->parsed()) return print_openapi(env_file);
+        if (healthcheck_cmd->parsed()) return healthcheck(env_file);
     } catch (const config::SettingsError& e) {
         std::fprintf(stderr, "items-api: %s\n", e.what());
         return kBadSetting;

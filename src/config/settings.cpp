@@ -3,10 +3,13 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <thread>
 #include <type_traits>
 
@@ -143,19 +146,38 @@ std::string url_path_check(const std::string& v) {
 
 unsigned cores() { return std::max(1u, std::thread::hardware_concurrency()); }
 
+// A secret setting: also read from the file NAME_FILE names.
+Declared secret(Declared d) {
+    d.info.from_file = true;
+    return d;
+}
+
+// The value of a secret setting given as NAME_FILE: the file's content without the line
+// ends after it (`echo key > file` adds one). The content is never shown; the path is.
+std::string read_secret_file(const std::string& setting, const std::string& path) {
+    const std::string name = setting + "_FILE";
+    if (path.empty()) throw SettingsError(name, "is empty: it names the file that holds " + setting);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw SettingsError(name, "cannot read " + quoted(path) + ": " + std::strerror(errno));
+    std::string value((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) throw SettingsError(name, "cannot read " + quoted(path));
+    while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+    return value;
+}
+
 // The declarations, in the order they are read and documented.
 const std::vector<Declared>& declarations() {
     using std::chrono::milliseconds;
     static const std::vector<Declared> all = {
-        {{"DATABASE_URL", "sqlite:///… or postgresql://…", "sqlite:///./data/app.db",
-          "where the data lives (SQLAlchemy's URL forms)"},
+        secret({{"DATABASE_URL", "sqlite:///… or postgresql://…", "sqlite:///./data/app.db",
+          "where the data lives (SQLAlchemy's URL forms); or DATABASE_URL_FILE: a file that holds it"},
          [](Settings& s, const std::string* raw) {
              const std::string url = raw ? std::string(trim(*raw)) : "sqlite:///./data/app.db";
              auto parsed = parse_database_url(url);
              if (auto* problem = std::get_if<std::string>(&parsed)) throw SettingsError("DATABASE_URL", *problem);
              s.database_url = url;
              s.database = std::get<DatabaseUrl>(std::move(parsed));
-         }},
+         }}),
         {{"HOST", "an address", "127.0.0.1", "address to listen on (0.0.0.0: every interface)"},
          [](Settings& s, const std::string* raw) {
              if (raw && trim(*raw).empty()) throw SettingsError("HOST", "must not be empty");
@@ -167,8 +189,8 @@ const std::vector<Declared>& declarations() {
         choice("APP_ENV", &Settings::app_env,
                {{"development", AppEnv::development}, {"production", AppEnv::production}}, "development",
                "production requires a real SECRET_KEY"),
-        {{"SECRET_KEY", "text (never shown)", "generated in development",
-          "key that signs access tokens; 32 characters or more in production"},
+        secret({{"SECRET_KEY", "text (never shown)", "generated in development",
+          "key that signs access tokens; 32 characters or more in production; or SECRET_KEY_FILE: a file that holds it"},
          [](Settings& s, const std::string* key) {
              // The key's value is never echoed in a message.
              if (key && !key->empty()) {
@@ -181,7 +203,7 @@ const std::vector<Declared>& declarations() {
                  s.secret_key = generated_secret();
                  s.secret_key_generated = true;
              }
-         }},
+         }}),
         choice("ALGORITHM", &Settings::algorithm,
                std::vector<std::pair<std::string, std::string>>{
                    {"HS256", "HS256"}, {"HS384", "HS384"}, {"HS512", "HS512"}},
@@ -328,10 +350,13 @@ Environment merged_environment(const Environment& dotenv) {
     Environment env;
     for (const auto& d : declarations()) {
         const std::string& name = d.info.name;
-        if (const char* value = std::getenv(name.c_str()))
-            env.emplace(name, value);
-        else if (auto it = dotenv.find(name); it != dotenv.end())
-            env.emplace(name, it->second);
+        for (const std::string& key : {name, d.info.from_file ? name + "_FILE" : std::string()}) {
+            if (key.empty()) continue;
+            if (const char* value = std::getenv(key.c_str()))
+                env.emplace(key, value);
+            else if (auto it = dotenv.find(key); it != dotenv.end())
+                env.emplace(key, it->second);
+        }
     }
     return env;
 }
@@ -339,8 +364,16 @@ Environment merged_environment(const Environment& dotenv) {
 Settings load_settings(const Environment& env) {
     Settings s;
     for (const auto& d : declarations()) {
-        auto it = env.find(d.info.name);
-        d.apply(s, it == env.end() ? nullptr : &it->second);
+        const auto it = env.find(d.info.name);
+        const auto file = d.info.from_file ? env.find(d.info.name + "_FILE") : env.end();
+        if (file == env.end()) {
+            d.apply(s, it == env.end() ? nullptr : &it->second);
+            continue;
+        }
+        if (it != env.end())
+            throw SettingsError(d.info.name, "is set both directly and by " + d.info.name + "_FILE: set one of them");
+        const std::string value = read_secret_file(d.info.name, file->second);
+        d.apply(s, &value);
     }
     return s;
 }

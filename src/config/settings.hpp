@@ -70,6 +70,9 @@ struct SettingInfo {
     std::string type;          // "whole number from 0 to 65535", "seconds from 0 to 86400", ...
     std::string default_text;  // as the README's table shows it, without its markup
     std::string help;          // one line
+    // A secret: it may also come from the file NAME_FILE names (Docker and Kubernetes
+    // secrets, the official PostgreSQL image's convention), never both.
+    bool from_file = false;
 };
 
 // Every setting, in the order they are read (and documented).

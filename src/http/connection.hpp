@@ -30,7 +30,7 @@ struct Connection {
     std::string out;   // the response being written; its capacity is kept for the next
     bool idle = true;  // waiting for the first byte of a request: safe to close on shutdown
 
-    void expires_after(std::chrono::seconds timeout) { deadline = std::chrono::steady_clock::now() + timeout; }
+    void expires_after(std::chrono::steady_clock::duration timeout) { deadline = std::chrono::steady_clock::now() + timeout; }
 };
 
 // The peer left (or its connection was closed for a timeout): nothing to log.

@@ -82,7 +82,11 @@ struct Worker {
     std::thread thread;
 
     explicit Worker(Server::Impl& s) : server(s) {}
+    Clock::time_point drain_started{};
     void begin_drain();
+    // What is left of a draining worker's grace for idle connections (KEEPALIVE_TIMEOUT from
+    // the drain's start); without a drain, no limit.
+    Clock::duration drain_grace() const;
     void finish_if_drained();
     void watch_deadlines();
 };
@@ -125,10 +129,12 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
     beast::error_code peer_ec;
     const auto remote = conn.socket.remote_endpoint(peer_ec);
     const std::string peer = peer_ec ? std::string() : remote.address().to_string();
-    while (!w.draining) {
+    // While the server drains, a connection is still served: its next request is answered
+    // (with Connection: close), and an idle one is closed by its deadline (Worker::begin_drain).
+    for (;;) {
         if (buffer.size() == 0) {
             conn.idle = true;
-            conn.expires_after(first ? opt.header_timeout : opt.keepalive_timeout);
+            conn.expires_after(std::min<Clock::duration>(first ? opt.header_timeout : opt.keepalive_timeout, w.drain_grace()));
             auto [ec, n] = co_await async_op(
                 [&](auto cb) { conn.socket.async_read_some(buffer.prepare(4096), std::move(cb)); });
             conn.idle = false;
@@ -229,13 +235,27 @@ core::Task<void> accept_loop(Worker& w) {
 
 }  // namespace
 
+// Closing an idle keep-alive connection races with a client (a proxy's upstream pool) that
+// sends its next request on it at that moment: the request is lost, and a proxy rightly does
+// not retry a POST (nginx: 502 "upstream prematurely closed connection"). So a drain stops
+// accepting and closes nothing early: a request that comes on an open connection is answered,
+// with Connection: close; an idle connection is closed when its keep-alive time (at most
+// KEEPALIVE_TIMEOUT from now) runs out, after the proxy has stopped using it if the proxy's own
+// idle timeout is shorter (README: Deployment).
 void Worker::begin_drain() {
     draining = true;
+    drain_started = Clock::now();
     beast::error_code ignored;  // closing an acceptor that failed to open is harmless
     acceptor.close(ignored);
+    const auto latest = drain_started + server.options.keepalive_timeout;
     for (Connection* c : connections)
-        if (c->idle) c->socket.cancel();
+        if (c->idle && c->deadline > latest) c->deadline = latest;
     finish_if_drained();
+}
+
+Clock::duration Worker::drain_grace() const {
+    if (!draining) return Clock::duration::max();
+    return std::max(Clock::duration::zero(), drain_started + server.options.keepalive_timeout - Clock::now());
 }
 
 void Worker::finish_if_drained() {

@@ -1,6 +1,7 @@
 // The command line: subcommands, help, and one clear line for a bad setting.
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "process.hpp"
 
@@ -85,6 +86,27 @@ TEST(Cli, MigrateUpStatusDown) {
     EXPECT_NE(after.out.find("applied  0001_create_users_and_items"), std::string::npos) << after.out;
     EXPECT_NE(after.out.find("pending  0003_unicode_case_insensitive_emails"), std::string::npos) << after.out;
     EXPECT_NE(step("down").out.find("reverted 0002_index_items_by_owner_and_id"), std::string::npos);
+}
+
+// healthcheck: 0 against a serving process, 1 with the reason when nothing answers, 2 when
+// the port is not known.
+TEST(Cli, HealthcheckAsksTheServiceItsSettingsDescribe) {
+    e2e::Server server;
+    const std::string port = std::to_string(server.port());
+    const auto healthy = run({"healthcheck"}, {{"PORT", port}, {"HOST", "0.0.0.0"}});
+    EXPECT_EQ(healthy.code, 0) << healthy.err;
+    EXPECT_EQ(healthy.out, "healthy\n");
+    EXPECT_TRUE(server.process().wait_for_output("\"path\":\"/health\"", 5s));  // it asked the service
+
+    server.process().signal(SIGTERM);
+    ASSERT_EQ(server.process().wait(20s), 0);
+    const auto down = run({"healthcheck"}, {{"PORT", port}});
+    EXPECT_EQ(down.code, 1);
+    EXPECT_NE(down.err.find("unhealthy: connect"), std::string::npos) << down.err;
+
+    const auto unknown = run({"healthcheck"}, {{"PORT", "0"}});
+    EXPECT_EQ(unknown.code, 2);
+    EXPECT_NE(unknown.err.find("PORT"), std::string::npos) << unknown.err;
 }
 
 TEST(Cli, UnknownSubcommandFails) { EXPECT_NE(run({"frobnicate"}).code, 0); }

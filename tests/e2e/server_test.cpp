@@ -257,15 +257,32 @@ TEST_F(ServerWithShortTimeouts, ABodyThatStopsComingIsCutOffAfterHeaderTimeout) 
     expect_serving(server.port());
 }
 
-TEST_F(Server, SigtermLetsAnInFlightRequestFinishThenExitsZero) {
+// A drain closes nothing early (README: Deployment): it stops accepting; a request on a
+// connection opened before SIGTERM is answered, with Connection: close; an idle connection
+// is closed at its keep-alive time, not at once; the request in flight finishes; exit 0.
+TEST(Drain, OpenConnectionsAreServedThenClosedAndTheProcessExitsZero) {
+    e2e::Server server(std::map<std::string, std::string>{{"KEEPALIVE_TIMEOUT", "2"}});
     Connection slow(server.port());
     // Headers and half the body: the request is in flight when the signal arrives.
     ASSERT_TRUE(slow.send("GET /health HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n12345"));
-    Connection idle(server.port());
+    Connection reused(server.port());
+    expect_health_ok(reused);  // a keep-alive connection, idle now, as in a proxy's pool
+    Connection silent(server.port());
     std::this_thread::sleep_for(200ms);
     server.process().signal(SIGTERM);
     ASSERT_TRUE(server.process().wait_for_output("shutting down", 5s));
-    EXPECT_TRUE(idle.closed_by_peer(2s)) << "an idle keep-alive connection should be closed at once";
+    std::this_thread::sleep_for(100ms);
+    EXPECT_THROW(Connection refused(server.port()), std::runtime_error) << "a draining server accepted";
+
+    ASSERT_TRUE(reused.send(kGetHealth));
+    auto again = reused.read_response();
+    ASSERT_TRUE(again) << "a request on an open connection was dropped by the drain";
+    EXPECT_EQ(again->status, 200);
+    EXPECT_EQ(again->headers["connection"], "close");
+    EXPECT_TRUE(reused.closed_by_peer(1s));
+
+    EXPECT_FALSE(silent.closed_by_peer(500ms)) << "an idle connection was closed at once";
+    EXPECT_TRUE(silent.closed_by_peer(3s)) << "an idle connection outlived its keep-alive time";
     EXPECT_FALSE(server.process().wait(300ms).has_value()) << "exited before the in-flight request finished";
 
     ASSERT_TRUE(slow.send("67890"));

@@ -111,6 +111,55 @@ TEST(Settings, EnvFileIsReadAndEnvironmentWins) {
     std::remove(path.c_str());
 }
 
+// NAME_FILE for the secrets (SECRET_KEY, DATABASE_URL): the file's content, its line end
+// dropped; a file that cannot be read and both forms at once are errors naming the setting.
+TEST(Settings, SecretsMayComeFromFiles) {
+    const std::string key_file = ::testing::TempDir() + "secret_key.txt";
+    const std::string url_file = ::testing::TempDir() + "database_url.txt";
+    std::ofstream(key_file) << std::string(40, 'k') << "\n";
+    std::ofstream(url_file) << "postgresql://u:p@db:5432/app\r\n";
+    const auto s = load_settings(
+        {{"APP_ENV", "production"}, {"SECRET_KEY_FILE", key_file}, {"DATABASE_URL_FILE", url_file}});
+    EXPECT_EQ(s.secret_key, std::string(40, 'k'));
+    EXPECT_FALSE(s.secret_key_generated);
+    EXPECT_EQ(std::get<config::PostgresUrl>(s.database).conninfo, "postgresql://u:p@db:5432/app");
+
+    // The file's content goes through the same checks, and is never shown.
+    std::ofstream(key_file) << "hunter2\n";
+    try {
+        load_settings({{"APP_ENV", "production"}, {"SECRET_KEY_FILE", key_file}});
+        FAIL() << "a short key from a file was taken";
+    } catch (const SettingsError& e) {
+        EXPECT_EQ(e.setting(), "SECRET_KEY");
+        EXPECT_EQ(std::string(e.what()).find("hunter2"), std::string::npos);
+    }
+
+    const std::string missing = ::testing::TempDir() + "no-such-secret";
+    try {
+        load_settings({{"SECRET_KEY_FILE", missing}});
+        FAIL() << "a missing file was taken";
+    } catch (const SettingsError& e) {
+        EXPECT_EQ(e.setting(), "SECRET_KEY_FILE");
+        EXPECT_NE(std::string(e.what()).find(missing), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("No such file"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(failing_setting({{"DATABASE_URL_FILE", ""}}), "DATABASE_URL_FILE");
+    EXPECT_EQ(failing_setting({{"SECRET_KEY", "x"}, {"SECRET_KEY_FILE", key_file}}), "SECRET_KEY");
+    EXPECT_EQ(failing_setting({{"DATABASE_URL", "sqlite://"}, {"DATABASE_URL_FILE", url_file}}), "DATABASE_URL");
+    // Only secrets have the form: PORT_FILE is no setting (and changes nothing).
+    EXPECT_EQ(load_settings({{"PORT_FILE", key_file}}).port, 8000);
+
+    // From the environment and from the .env file, as the settings themselves.
+    ::setenv("SECRET_KEY_FILE", key_file.c_str(), 1);
+    const auto merged = config::merged_environment({{"DATABASE_URL_FILE", url_file}, {"PORT_FILE", "x"}});
+    ::unsetenv("SECRET_KEY_FILE");
+    EXPECT_EQ(merged.at("SECRET_KEY_FILE"), key_file);
+    EXPECT_EQ(merged.at("DATABASE_URL_FILE"), url_file);
+    EXPECT_FALSE(merged.contains("PORT_FILE"));
+    std::remove(key_file.c_str());
+    std::remove(url_file.c_str());
+}
+
 TEST(Settings, MalformedEnvFileLineIsReported) {
     const std::string path = ::testing::TempDir() + "settings_bad.env";
     {
