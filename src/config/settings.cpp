@@ -1,5 +1,7 @@
 #include "config/settings.hpp"
 
+#include "config/cpus.hpp"
+
 #include <openssl/rand.h>
 
 #include <array>
@@ -10,7 +12,6 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
-#include <thread>
 #include <type_traits>
 
 namespace config {
@@ -144,7 +145,6 @@ std::string url_path_check(const std::string& v) {
     return "";
 }
 
-unsigned cores() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 // A secret setting: also read from the file NAME_FILE names.
 Declared secret(Declared d) {
@@ -184,8 +184,8 @@ const std::vector<Declared>& declarations() {
              s.host = raw ? std::string(trim(*raw)) : "127.0.0.1";
          }},
         whole("PORT", &Settings::port, 0, 65535, 8000, "port to listen on; 0 picks a free one"),
-        whole("THREADS", &Settings::threads, 1, 256, 0, "event-loop threads", "number of cores",
-              [](const Settings&) { return cores(); }),
+        whole("THREADS", &Settings::threads, 1, 256, 0, "event-loop threads",
+              "the CPUs it may use (affinity, cgroup quota)", [](const Settings&) { return usable_cpus(); }),
         choice("APP_ENV", &Settings::app_env,
                {{"development", AppEnv::development}, {"production", AppEnv::production}}, "development",
                "production requires a real SECRET_KEY"),
@@ -244,7 +244,7 @@ const std::vector<Declared>& declarations() {
         seconds("HEALTH_TIMEOUT", &Settings::health_timeout, true, 2,
                 "seconds /health waits for the database before answering 503"),
         whole("PASSWORD_HASH_THREADS", &Settings::hash_threads, 1, 64, 0, "threads that hash and verify passwords",
-              "half the cores (at least 1)", [](const Settings&) { return std::max(1u, cores() / 2); }),
+              "half those CPUs (at least 1)", [](const Settings&) { return std::max(1u, usable_cpus() / 2); }),
         whole("PASSWORD_HASH_QUEUE", &Settings::hash_queue, 1, 100000, 64,
               "hashing jobs allowed to wait (then 503)"),
         whole("PASSWORD_HASH_NICE", &Settings::hash_nice, -20, 19, 0,

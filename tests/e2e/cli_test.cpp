@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include "config/cpus.hpp"
 #include "process.hpp"
 
 namespace {
@@ -107,6 +108,37 @@ TEST(Cli, HealthcheckAsksTheServiceItsSettingsDescribe) {
     const auto unknown = run({"healthcheck"}, {{"PORT", "0"}});
     EXPECT_EQ(unknown.code, 2);
     EXPECT_NE(unknown.err.find("PORT"), std::string::npos) << unknown.err;
+}
+
+// THREADS and PASSWORD_HASH_THREADS follow the CPUs the process may use: under `taskset -c 0`
+// one loop and one hashing thread, whatever the machine has.
+TEST(Cli, ThreadsFollowTheAffinityMask) {
+    const auto threads_of = [](std::vector<std::string> args) {
+        const std::string folder = e2e::temp_folder();
+        Process p(args, {{"PORT", "0"}, {"DATABASE_URL", "sqlite:///:memory:"}, {"LOG_FORMAT", "json"}}, folder);
+        EXPECT_TRUE(p.wait_for_output("\"msg\":\"listening\"", 30s)) << p.errors();
+        const std::string out = p.output();
+        const auto at = out.find("\"threads\":", out.find("\"msg\":\"listening\""));
+        const int loops = at == std::string::npos ? -1 : std::stoi(out.substr(at + 10));
+        const auto port_at = out.find("\"port\":", out.find("\"msg\":\"listening\""));
+        int hashers = -1;
+        if (port_at != std::string::npos) {
+            e2e::Connection c(std::stoi(out.substr(port_at + 7)));
+            c.send("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n");
+            if (auto r = c.read_response()) {
+                const std::string name = "\nitems_api_password_hash_threads ";
+                const auto h = r->body.find(name);
+                if (h != std::string::npos) hashers = std::stoi(r->body.substr(h + name.size()));
+            }
+        }
+        p.signal(SIGTERM);
+        EXPECT_EQ(p.wait(20s), 0);
+        return std::pair{loops, hashers};
+    };
+    const unsigned cpus = config::usable_cpus();
+    EXPECT_EQ(threads_of({ITEMS_API_BINARY, "serve"}),
+              (std::pair{static_cast<int>(cpus), static_cast<int>(std::max(1u, cpus / 2))}));
+    EXPECT_EQ(threads_of({"/usr/bin/taskset", "-c", "0", ITEMS_API_BINARY, "serve"}), (std::pair{1, 1}));
 }
 
 TEST(Cli, UnknownSubcommandFails) { EXPECT_NE(run({"frobnicate"}).code, 0); }
