@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The deployment files are valid for the tools that read them (no image is built: there is no
+# container engine here):
+#   - deploy/docker-compose.yml: `docker-compose config` (Debian's docker-compose, no engine
+#     needed), with the secrets deploy/make-secrets writes; no secret value in the file;
+#   - deploy/nginx.conf: `nginx -t` (Debian's nginx), with Compose's host name `api` as loopback;
+#   - deploy/Dockerfile: its runtime packages exist in Debian 12 and provide every shared
+#     library the binary needs; no secret in an ENV or ARG.
+# Usage: tests/deploy_test.sh path/to/items-api
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+binary=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+
+# --- Compose -----------------------------------------------------------------------------
+cp -r "$root/deploy" "$work/"
+rm -rf "$work/deploy/secrets"
+(cd "$work/deploy" && ./make-secrets >/dev/null) || fail "deploy/make-secrets failed"
+for s in secret_key postgres_password database_url; do
+  [ -s "$work/deploy/secrets/$s.txt" ] || fail "make-secrets wrote no $s"
+done
+if ! (cd "$work/deploy" && docker-compose -f docker-compose.yml config -q); then
+  fail "docker-compose config refuses deploy/docker-compose.yml"
+fi
+config=$(cd "$work/deploy" && docker-compose -f docker-compose.yml config 2>/dev/null || true)
+for want in "condition: service_healthy" "condition: service_completed_successfully" "replicas: 3" \
+            "SECRET_KEY_FILE: /run/secrets/secret_key" "DATABASE_URL_FILE: /run/secrets/database_url"; do
+  grep -qF "$want" <<<"$config" || fail "the Compose file has no '$want'"
+done
+if grep -qE '^\s+(SECRET_KEY|DATABASE_URL|POSTGRES_PASSWORD):' "$root/deploy/docker-compose.yml"; then
+  fail "a secret's value is in deploy/docker-compose.yml (use its _FILE form and secrets:)"
+fi
+# The database URL make-secrets writes is one the service accepts.
+if ! DATABASE_URL_FILE="$work/deploy/secrets/database_url.txt" "$binary" openapi >/dev/null; then
+  fail "items-api refuses the DATABASE_URL that make-secrets wrote"
+fi
+
+# --- nginx -------------------------------------------------------------------------------
+mkdir -p "$work/nginx/logs"
+sed 's/server api:8000;/server 127.0.0.1:8000;/' "$root/deploy/nginx.conf" >"$work/nginx/nginx.conf"
+grep -q 'server 127.0.0.1:8000;' "$work/nginx/nginx.conf" || fail "deploy/nginx.conf has no 'server api:8000;'"
+if ! nginx -t -q -p "$work/nginx" -c "$work/nginx/nginx.conf" -g "pid $work/nginx/nginx.pid; error_log stderr;"; then
+  fail "nginx -t refuses deploy/nginx.conf"
+fi
+
+# --- Dockerfile ----------------------------------------------------------------------------
+dockerfile="$root/deploy/Dockerfile"
+if grep -qiE '^\s*(ENV|ARG)\b.*(SECRET|PASSWORD|postgres(ql)?://)' "$dockerfile"; then
+  fail "a secret in deploy/Dockerfile"
+fi
+# The runtime stage's apt-get install list: the lines after `install -y`, up to the next `&&`.
+packages=$(awk '/^FROM debian:12-slim/{rt=1} rt && /install -y/{on=1; next} rt && on{if ($0 ~ /&&/) exit; print}' "$dockerfile" |
+  tr -d '\\' | tr ' ' '\n' | grep -E '^[a-z0-9][a-z0-9.+-]+$' || true)
+[ -n "$packages" ] || fail "no runtime packages found in deploy/Dockerfile"
+for p in $packages; do
+  apt-cache show "$p" >/dev/null 2>&1 || fail "deploy/Dockerfile installs $p, which Debian 12 does not have"
+done
+# Every library the binary needs comes from one of them or from the base image (C and C++
+# runtimes); the sanitizers' own are the test build's.
+base="libc6 libgcc-s1 libstdc++6"
+for lib in $(readelf -d "$binary" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
+  case $lib in libasan.so* | libubsan.so*) continue ;; esac
+  path=$(ldconfig -p | awk -v l="$lib" '$1 == l {print $NF; exit}')
+  [ -n "$path" ] || { fail "cannot find $lib"; continue; }
+  pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1 || true)
+  [ -n "$pkg" ] || pkg=$(dpkg -S "$path" 2>/dev/null | head -1 | cut -d: -f1 || true)
+  [ -n "$pkg" ] || { fail "no package has $path"; continue; }
+  grep -qwF -- "$pkg" <<<"$packages $base" || fail "$lib ($pkg) is needed but deploy/Dockerfile does not install it"
+done
+
+if [ $failures -gt 0 ]; then
+  echo "$failures failure(s)" >&2
+  exit 1
+fi
+echo "deploy files: valid"
