@@ -61,9 +61,12 @@ done
 # Every library the binary needs comes from one of them or from the base image (C and C++
 # runtimes); the sanitizers' own are the test build's.
 base="libc6 libgcc-s1 libstdc++6"
+# Read whole, once: a reader that stops early would end ldconfig with SIGPIPE, which
+# pipefail takes for a failure.
+libraries=$(ldconfig -p)
 for lib in $(readelf -d "$binary" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
   case $lib in libasan.so* | libubsan.so*) continue ;; esac
-  path=$(ldconfig -p | awk -v l="$lib" '$1 == l {print $NF; exit}')
+  path=$(awk -v l="$lib" '$1 == l && !found {print $NF; found = 1}' <<<"$libraries")
   [ -n "$path" ] || { fail "cannot find $lib"; continue; }
   pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1 || true)
   [ -n "$pkg" ] || pkg=$(dpkg -S "$path" 2>/dev/null | head -1 | cut -d: -f1 || true)

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <boost/json/parse.hpp>
 #include <thread>
@@ -248,6 +249,26 @@ TEST_F(ServerWithShortTimeouts, HeadersTrickledSlowerThanHeaderTimeoutAreCutOff)
     expect_serving(server.port());
 }
 
+// Slowloris: 200 connections trickling header lines are cut at HEADER_TIMEOUT (1 s here),
+// however steadily they trickle, while a normal client keeps being served beside them.
+TEST_F(ServerWithShortTimeouts, SlowlorisConnectionsAreCutWhileOthersAreServed) {
+    std::vector<std::unique_ptr<Connection>> slow;
+    for (int i = 0; i < 200; ++i) {
+        slow.push_back(std::make_unique<Connection>(server.port()));
+        ASSERT_TRUE(slow.back()->send("GET /health HTTP/1.1\r\n"));
+    }
+    const auto start = std::chrono::steady_clock::now();
+    int served = 0;
+    while (std::chrono::steady_clock::now() - start < 1500ms) {
+        for (auto& c : slow) c->send("X-Trickle: 1\r\n");  // fails once the server has cut it
+        expect_serving(server.port());
+        ++served;
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_GE(served, 10);
+    for (auto& c : slow) EXPECT_TRUE(c->closed_by_peer(2s)) << "a trickling connection outlived HEADER_TIMEOUT";
+}
+
 TEST_F(ServerWithShortTimeouts, ABodyThatStopsComingIsCutOffAfterHeaderTimeout) {
     Connection c(server.port());
     ASSERT_TRUE(c.send("POST /auth/token HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n"
@@ -291,6 +312,38 @@ TEST(Drain, OpenConnectionsAreServedThenClosedAndTheProcessExitsZero) {
     EXPECT_EQ(r->status, 200);
     EXPECT_EQ(r->headers["connection"], "close");
     EXPECT_EQ(server.process().wait(10s), 0);
+}
+
+// 10,000 idle keep-alive connections, each served once, do not keep a new client waiting:
+// it is served at once, and so is the next request on an old one. The file-descriptor limit is
+// raised for this process and the server it starts (root may raise the hard limit too).
+TEST(Capacity, TenThousandIdleKeepAliveConnectionsDoNotStopNewClients) {
+    constexpr std::size_t kIdle = 10000;
+    rlimit limit{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
+    const rlim_t want = kIdle + 1000;
+    if (limit.rlim_cur < want) {
+        rlimit raised{want, std::max(limit.rlim_max, want)};
+        ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &raised), 0) << "cannot raise the open-file limit to " << want;
+    }
+    e2e::Server server(std::map<std::string, std::string>{{"KEEPALIVE_TIMEOUT", "120"}, {"HEADER_TIMEOUT", "120"}});
+    std::vector<std::unique_ptr<Connection>> idle;
+    idle.reserve(kIdle);
+    for (std::size_t i = 0; i < kIdle; ++i) {
+        idle.push_back(std::make_unique<Connection>(server.port()));
+        ASSERT_TRUE(idle.back()->send(kGetHealth));
+        // Read in batches, so that the kernel's accept queue never overflows.
+        if (i % 256 == 255 || i + 1 == kIdle)
+            for (std::size_t j = i - i % 256; j <= i; ++j) {
+                auto r = idle[j]->read_response();
+                ASSERT_TRUE(r) << "connection " << j << " was not served";
+                ASSERT_EQ(r->status, 200);
+            }
+    }
+    expect_serving(server.port());
+    expect_health_ok(*idle.front());
+    expect_health_ok(*idle.back());
+    expect_serving(server.port());
 }
 
 TEST_F(Server, SigintExitsZeroWhenIdle) {
