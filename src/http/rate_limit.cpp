@@ -179,10 +179,13 @@ std::vector<std::pair<std::string, std::uint64_t>> RateLimits::rejected() const 
 }
 
 std::optional<Response> RateLimits::before(RequestContext& ctx) const {
+    // By the matched route's template, so that every spelling the router takes for a route
+    // (/auth/token/ for /auth/token) counts against the route's limit.
+    const std::string& path = ctx.route ? ctx.route->path : ctx.request.path;
     const Limited* applies = nullptr;
     for (const auto& r : rules_) {
         const auto& paths = r.rule.paths;
-        if (std::find(paths.begin(), paths.end(), ctx.request.path) != paths.end()) {
+        if (std::find(paths.begin(), paths.end(), path) != paths.end()) {
             applies = &r;
             break;
         }

@@ -68,7 +68,7 @@ class TokenBuckets {
 };
 
 // The middleware: each request is counted against the first rule whose paths include its
-// path, else the rule without paths. Over the limit: 429 {"detail": "Rate limit exceeded: 10
+// route's template (its path when no route serves it), else the rule without paths. Over the limit: 429 {"detail": "Rate limit exceeded: 10
 // per 1 minute"} with Retry-After; every counted answer carries the RateLimit-Policy and
 // RateLimit headers of draft-ietf-httpapi-ratelimit-headers-09 ("auth";q=10;w=60 and
 // "auth";r=9;t=6). The client is RequestContext::client (ProxyHeaders decides it).
@@ -77,7 +77,7 @@ class RateLimits final : public Middleware {
     struct Rule {
         std::string name;  // in the headers: "auth", "default"
         RateLimit limit;
-        std::vector<std::string> paths;  // exact paths; empty: every path no other rule names
+        std::vector<std::string> paths;  // route templates; empty: every route no other rule names
     };
     RateLimits(std::vector<Rule> rules, std::size_t slots_per_rule = 1 << 16);
 

@@ -109,6 +109,12 @@ TEST_P(RateLimited, TheFourthAuthRequestOfAClientWithinTheMinuteIs429) {
     EXPECT_EQ(
         client.post_form("/auth/token", "username=a@example.com&password=secret123", from_a).status,
         429);
+    // The same routes under another spelling the router accepts are the same limit.
+    EXPECT_EQ(client.post_form("/auth/token/", "username=a@example.com&password=secret123", from_a).status,
+              429);
+    EXPECT_EQ(reg("d@example.com", from_a).status, 429);
+    EXPECT_EQ(client.post("/auth/register/", R"({"email":"e@example.com","password":"secret123"})", from_a).status,
+              429);
     // The refused registration wrote nothing.
     EXPECT_EQ(sql("SELECT count(*) FROM users").rows.at(0).get<std::int64_t>(0), 2);
 
