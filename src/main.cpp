@@ -75,18 +75,19 @@ int serve(const std::string& env_file) {
             }
         });
     }
-    try {
-        server.run();
-    } catch (...) {
-        if (metrics_server) {
-            metrics_server->stop();
-            metrics_thread.join();
+    // However the API's server ends (a bind error included), the metrics server ends with it.
+    struct StopMetrics {
+        http::Server* server;
+        std::thread& thread;
+        ~StopMetrics() {
+            if (!server) return;
+            server->stop();
+            thread.join();
         }
-        throw;
-    }
-    if (metrics_server) {
-        metrics_server->stop();
-        metrics_thread.join();
+    };
+    {
+        StopMetrics stop_metrics{metrics_server.get(), metrics_thread};
+        server.run();
     }
     if (metrics_failed) {
         try {

@@ -185,7 +185,7 @@ Service::Service(const config::Settings& settings)
             app_.add(std::move(page));
     }
     if (settings.metrics_enabled) {
-        auto route = http::metrics_route("/metrics", metric_collectors(settings));
+        auto route = http::metrics_route("/metrics", metric_collectors());
         if (settings.metrics_port == 0) {
             app_.add(std::move(route));
         } else {
@@ -196,10 +196,10 @@ Service::Service(const config::Settings& settings)
     }
 }
 
-std::vector<http::Collector> Service::metric_collectors(const config::Settings& settings) const {
+std::vector<http::Collector> Service::metric_collectors() const {
     std::vector<http::Collector> collectors;
     collectors.push_back([labels = std::array<std::string, 3>{ITEMS_API_VERSION, compiler_name(),
-                                                              settings.database_url.starts_with("sqlite")
+                                                              connector_->dialect() == db::Dialect::sqlite
                                                                   ? "sqlite"
                                                                   : "postgresql"}](http::Exposition& out) {
         out.family("items_api_build_info", "gauge", "The running build: version, compiler, database backend");

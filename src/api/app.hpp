@@ -38,7 +38,7 @@ public:
 private:
     // What GET /metrics writes: the requests', the database's, the hashing's, the limits',
     // the process's.
-    std::vector<http::Collector> metric_collectors(const config::Settings& settings) const;
+    std::vector<http::Collector> metric_collectors() const;
 
     std::unique_ptr<AppContext> context_;
     std::unique_ptr<db::Connector> connector_;

@@ -37,7 +37,7 @@ struct Mount {
     std::string point;  // where it is mounted
 };
 
-// The folder of cgroup `path` under `mount`, or empty if the mount does not show it.
+// The folder of cgroup `path` under `mount`.
 std::string folder_of(const Mount& mount, const std::string& path) {
     if (mount.root == "/") return mount.point + (path == "/" ? "" : path);
     if (path == mount.root) return mount.point;
@@ -47,13 +47,18 @@ std::string folder_of(const Mount& mount, const std::string& path) {
     return mount.point;
 }
 
+// `smallest` becomes `q` if `q` is a quota below it (or the first one).
+void keep_smaller(std::optional<double>& smallest, std::optional<double> q) {
+    if (q && (!smallest || *q < *smallest)) smallest = q;
+}
+
 // The smallest quota of `folder` and the folders above it up to the mount point; `quota_of`
 // reads one folder's (nothing when unlimited or absent).
 template <class QuotaOf>
 std::optional<double> smallest_quota(std::string folder, const std::string& top, QuotaOf quota_of) {
     std::optional<double> smallest;
     for (;;) {
-        if (const auto q = quota_of(folder); q && (!smallest || *q < *smallest)) smallest = q;
+        keep_smaller(smallest, quota_of(folder));
         if (folder.size() <= top.size()) break;
         const auto slash = folder.rfind('/');
         if (slash == std::string::npos || slash < top.size()) break;
@@ -100,9 +105,6 @@ std::optional<double> cgroup_cpu_quota(const std::string& proc_self_cgroup,
         if (right[0] == "cgroup" && right.size() >= 3 && names(right[2], "cpu") && !v1) v1 = mount;
     }
     std::optional<double> smallest;
-    const auto keep = [&](std::optional<double> q) {
-        if (q && (!smallest || *q < *smallest)) smallest = q;
-    };
     for (const auto& line : split(proc_self_cgroup, '\n')) {
         // "0::/user.slice/x.scope" (v2) or "4:cpu,cpuacct:/docker/abc" (v1)
         const auto first = line.find(':');
@@ -111,9 +113,9 @@ std::optional<double> cgroup_cpu_quota(const std::string& proc_self_cgroup,
         const std::string controllers = line.substr(first + 1, second - first - 1);
         const std::string path = line.substr(second + 1);
         if (controllers.empty() && line.substr(0, first) == "0" && v2)
-            keep(smallest_quota(folder_of(*v2, path), v2->point, v2_quota));
+            keep_smaller(smallest, smallest_quota(folder_of(*v2, path), v2->point, v2_quota));
         else if (names(controllers, "cpu") && v1)
-            keep(smallest_quota(folder_of(*v1, path), v1->point, v1_quota));
+            keep_smaller(smallest, smallest_quota(folder_of(*v1, path), v1->point, v1_quota));
     }
     return smallest;
 }

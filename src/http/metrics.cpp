@@ -27,11 +27,12 @@ void append_number(std::string& out, double value) {
     out.append(buffer, ec == std::errc() ? end : buffer);
 }
 
-void append_escaped(std::string& out, std::string_view value) {
+// The format escapes backslash and newline, and in label values the double quote too.
+void append_escaped(std::string& out, std::string_view value, bool quote) {
     for (char c : value) {
         if (c == '\\')
             out += "\\\\";
-        else if (c == '"')
+        else if (c == '"' && quote)
             out += "\\\"";
         else if (c == '\n')
             out += "\\n";
@@ -46,14 +47,7 @@ void Exposition::family(std::string_view name, std::string_view type, std::strin
     out_ += "# HELP ";
     out_ += name;
     out_ += ' ';
-    for (char c : help) {  // the format escapes only backslash and newline in help text
-        if (c == '\\')
-            out_ += "\\\\";
-        else if (c == '\n')
-            out_ += "\\n";
-        else
-            out_ += c;
-    }
+    append_escaped(out_, help, false);
     out_ += "\n# TYPE ";
     out_ += name;
     out_ += ' ';
@@ -70,7 +64,7 @@ void Exposition::labels(Labels labels, std::string_view le) {
         first = false;
         out_ += name;
         out_ += "=\"";
-        append_escaped(out_, value);
+        append_escaped(out_, value, true);
         out_ += '"';
     }
     if (!le.empty()) {
@@ -107,18 +101,9 @@ void Exposition::histogram(std::string_view name, Labels labels,
         append_number(out_, static_cast<double>(cumulative));
         out_ += '\n';
     }
-    out_ += name;
-    out_ += "_sum";
-    this->labels(labels);
-    out_ += ' ';
-    append_number(out_, static_cast<double>(counts.sum_ns) / 1e9);
-    out_ += '\n';
-    out_ += name;
-    out_ += "_count";
-    this->labels(labels);
-    out_ += ' ';
-    append_number(out_, static_cast<double>(cumulative));
-    out_ += '\n';
+    const std::string base(name);
+    sample(base + "_sum", labels, static_cast<double>(counts.sum_ns) / 1e9);
+    sample(base + "_count", labels, static_cast<double>(cumulative));
 }
 
 // --- RequestMetrics -------------------------------------------------------------------
