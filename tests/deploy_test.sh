@@ -4,6 +4,9 @@
 #   - deploy/docker-compose.yml: `docker-compose config` (Debian's docker-compose, no engine
 #     needed), with the secrets deploy/make-secrets writes; no secret value in the file;
 #   - deploy/nginx.conf: `nginx -t` (Debian's nginx), with Compose's host name `api` as loopback;
+#   - deploy/pgbouncer.ini: Debian's PgBouncer runs with it (on loopback), and when the test
+#     PostgreSQL is there (ITEMS_TEST_POSTGRES_URL, PG_PORT) it lets a client in with the
+#     password make-secrets wrote (SCRAM) and passes its statements on;
 #   - deploy/Dockerfile: its runtime packages exist in Debian 12 and provide every shared
 #     library the binary needs; no secret in an ENV or ARG.
 # Usage: tests/deploy_test.sh path/to/items-api
@@ -19,7 +22,7 @@ fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 cp -r "$root/deploy" "$work/"
 rm -rf "$work/deploy/secrets"
 (cd "$work/deploy" && ./make-secrets >/dev/null) || fail "deploy/make-secrets failed"
-for s in secret_key postgres_password database_url; do
+for s in secret_key postgres_password database_url database_url_pooled pgbouncer_users; do
   [ -s "$work/deploy/secrets/$s.txt" ] || fail "make-secrets wrote no $s"
 done
 if ! (cd "$work/deploy" && docker-compose -f docker-compose.yml config -q); then
@@ -27,7 +30,8 @@ if ! (cd "$work/deploy" && docker-compose -f docker-compose.yml config -q); then
 fi
 config=$(cd "$work/deploy" && docker-compose -f docker-compose.yml config 2>/dev/null || true)
 for want in "condition: service_healthy" "condition: service_completed_successfully" "replicas: 3" \
-            "SECRET_KEY_FILE: /run/secrets/secret_key" "DATABASE_URL_FILE: /run/secrets/database_url"; do
+            "SECRET_KEY_FILE: /run/secrets/secret_key" "DATABASE_URL_FILE: /run/secrets/database_url" \
+            "DATABASE_URL_FILE: /run/secrets/database_url_pooled" 'DB_PREPARED_STATEMENTS: "false"'; do
   grep -qF "$want" <<<"$config" || fail "the Compose file has no '$want'"
 done
 if grep -qE '^\s+(SECRET_KEY|DATABASE_URL|POSTGRES_PASSWORD):' "$root/deploy/docker-compose.yml"; then
@@ -40,10 +44,39 @@ fi
 
 # --- nginx -------------------------------------------------------------------------------
 mkdir -p "$work/nginx/logs"
-sed 's/server api:8000;/server 127.0.0.1:8000;/' "$root/deploy/nginx.conf" >"$work/nginx/nginx.conf"
-grep -q 'server 127.0.0.1:8000;' "$work/nginx/nginx.conf" || fail "deploy/nginx.conf has no 'server api:8000;'"
+sed 's/server api:8000\([ ;]\)/server 127.0.0.1:8000\1/' "$root/deploy/nginx.conf" >"$work/nginx/nginx.conf"
+grep -q 'server 127.0.0.1:8000[ ;]' "$work/nginx/nginx.conf" || fail "deploy/nginx.conf has no 'server api:8000'"
 if ! nginx -t -q -p "$work/nginx" -c "$work/nginx/nginx.conf" -g "pid $work/nginx/nginx.pid; error_log stderr;"; then
   fail "nginx -t refuses deploy/nginx.conf"
+fi
+
+# --- PgBouncer -----------------------------------------------------------------------------
+# PgBouncer refuses to run as root: as the postgres user then, which must read its files.
+as_pgbouncer() { if [ "$(id -u)" -eq 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
+mkdir -p "$work/pgbouncer"
+bouncer_port=$(( ${PG_PORT:-21000} + 100 ))
+while (exec 3<>"/dev/tcp/127.0.0.1/$bouncer_port") 2>/dev/null; do bouncer_port=$((bouncer_port + 1)); done
+sed -e "s|^listen_addr = .*|listen_addr = 127.0.0.1|" -e "s|^listen_port = .*|listen_port = $bouncer_port|" \
+    -e "s|^auth_file = .*|auth_file = $work/deploy/secrets/pgbouncer_users.txt|" \
+    -e "s|^logfile =.*|logfile = $work/pgbouncer/log|" -e "s|^pidfile =.*|pidfile = $work/pgbouncer/pid|" \
+    -e "s|^app = host=db port=5432 dbname=app|app = host=127.0.0.1 port=${PG_PORT:-5432} dbname=items_test user=postgres|" \
+    "$root/deploy/pgbouncer.ini" >"$work/pgbouncer/pgbouncer.ini"
+grep -q "dbname=items_test" "$work/pgbouncer/pgbouncer.ini" || fail "deploy/pgbouncer.ini has no 'app = host=db port=5432 dbname=app'"
+chmod 755 "$work" "$work/deploy" "$work/deploy/secrets" && chmod 644 "$work/deploy/secrets/"*
+[ "$(id -u)" -ne 0 ] || chown postgres "$work/pgbouncer"
+if as_pgbouncer "pgbouncer -d -q $work/pgbouncer/pgbouncer.ini"; then
+  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$bouncer_port") 2>/dev/null && break; sleep 0.1; done
+  (exec 3<>"/dev/tcp/127.0.0.1/$bouncer_port") 2>/dev/null || fail "PgBouncer does not listen with deploy/pgbouncer.ini"
+  if [ -n "${ITEMS_TEST_POSTGRES_URL:-}" ]; then
+    password=$(cat "$work/deploy/secrets/postgres_password.txt")
+    answer=$(psql -X -At "postgresql://app:$password@127.0.0.1:$bouncer_port/app" -c "SELECT 40 + 2" 2>&1 || true)
+    [ "$answer" = 42 ] || fail "no statement through PgBouncer with deploy/pgbouncer.ini: $answer"
+    wrong=$(psql -X -At "postgresql://app:wrong@127.0.0.1:$bouncer_port/app" -c "SELECT 1" 2>&1 || true)
+    grep -qE "password authentication failed|SASL authentication failed" <<<"$wrong" || fail "PgBouncer let a wrong password in: $wrong"
+  fi
+  kill "$(cat "$work/pgbouncer/pid")" 2>/dev/null || true
+else
+  fail "PgBouncer does not start with deploy/pgbouncer.ini: $(cat "$work/pgbouncer/log" 2>/dev/null)"
 fi
 
 # --- Dockerfile ----------------------------------------------------------------------------

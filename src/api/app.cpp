@@ -34,6 +34,7 @@ db::ConnectorOptions connector_options(const config::Settings& s) {
     options.acquire_timeout = s.db_pool_timeout;
     options.statement_timeout = s.db_statement_timeout;
     options.response_timeout = s.db_response_timeout;
+    options.prepared_statements = s.db_prepared_statements;
     options.application_name = "items-api";
     options.temp_dir_prefix = "/tmp/items-api-";
     options.thread_name_prefix = "items-";

@@ -231,7 +231,7 @@ const std::vector<Declared>& declarations() {
         seconds("DB_POOL_TIMEOUT", &Settings::db_pool_timeout, true, 5,
                 "seconds a request waits for a usable connection (then 503)"),
         seconds("DB_STATEMENT_TIMEOUT", &Settings::db_statement_timeout, false, 30,
-                "seconds a statement may run before PostgreSQL cancels it; 0: no limit"),
+                "seconds a statement may run before it is cancelled (503); 0: no limit"),
         // The server enforces the statement timeout, unless it is the one that hangs: the
         // client waits as long and a margin more, then gives the connection up.
         seconds("DB_RESPONSE_TIMEOUT", &Settings::db_response_timeout, false, 0,
@@ -241,6 +241,14 @@ const std::vector<Declared>& declarations() {
                     return s.db_statement_timeout.count() == 0 ? milliseconds(0)
                                                                : s.db_statement_timeout + std::chrono::seconds(5);
                 }),
+        // PgBouncer's transaction pooling hands each transaction to any server connection:
+        // a statement prepared on one is unknown on the next, and a session setting sticks
+        // to whichever connection it was sent on (PgBouncer 1.18 refuses `options` at all).
+        choice("DB_PREPARED_STATEMENTS", &Settings::db_prepared_statements,
+               std::vector<std::pair<std::string, bool>>{{"true", true}, {"false", false}, {"1", true}, {"0", false}},
+               "true",
+               "false: unnamed statements (still pipelined) and the statement timeout enforced by the "
+               "service, for PgBouncer in transaction pooling mode"),
         seconds("HEALTH_TIMEOUT", &Settings::health_timeout, true, 2,
                 "seconds /health waits for the database before answering 503"),
         whole("PASSWORD_HASH_THREADS", &Settings::hash_threads, 1, 64, 0, "threads that hash and verify passwords",

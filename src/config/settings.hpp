@@ -38,6 +38,7 @@ struct Settings {
     std::chrono::milliseconds db_pool_timeout{};
     std::chrono::milliseconds db_statement_timeout{};  // 0: none
     std::chrono::milliseconds db_response_timeout{};   // the client's own deadline per statement; 0: none
+    bool db_prepared_statements = true;  // false: unnamed statements, no session settings (PgBouncer)
     std::chrono::milliseconds health_timeout{};
     unsigned hash_threads = 0;
     unsigned hash_queue = 0;

@@ -160,6 +160,10 @@ struct ConnectorOptions {
     // How long the client waits for any answer (or a connection attempt) before it gives
     // the connection up as hung and fails what waits on it; 0: no limit.
     std::chrono::milliseconds response_timeout{35000};
+    // PostgreSQL: false sends unnamed statements and no session setting (the statement
+    // timeout is then the client's: it cancels a statement that runs too long), for
+    // PgBouncer's transaction pooling.
+    bool prepared_statements = true;
     std::string application_name;                // PostgreSQL's application_name (pg_stat_activity)
     std::string temp_dir_prefix = "/tmp/db-";    // SQLite's :memory: lives in such a folder
     std::string thread_name_prefix;              // SQLite's writer thread: <prefix>sqlite-writer

@@ -211,6 +211,13 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
     conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
 }
 
+void start_connection(Worker& w, tcp::socket socket) {
+    beast::error_code ignored;  // Nagle off is an optimisation; a socket that refuses it still works
+    socket.set_option(tcp::no_delay(true), ignored);
+    core::spawn(serve_connection(w, std::move(socket)),
+                [](std::exception_ptr e) { log_exception("connection ended by an exception", e); });
+}
+
 core::Task<void> accept_loop(Worker& w) {
     asio::steady_timer backoff(w.ioc);
     while (!w.draining) {
@@ -224,10 +231,7 @@ core::Task<void> accept_loop(Worker& w) {
             co_await async_wait_op([&](auto cb) { backoff.async_wait(std::move(cb)); });
             continue;
         }
-        beast::error_code ignored;  // Nagle off is an optimisation; a socket that refuses it still works
-        socket.set_option(tcp::no_delay(true), ignored);
-        core::spawn(serve_connection(w, std::move(socket)),
-                    [](std::exception_ptr e) { log_exception("connection ended by an exception", e); });
+        start_connection(w, std::move(socket));
     }
     w.accepting = false;
     w.finish_if_drained();
@@ -242,9 +246,21 @@ core::Task<void> accept_loop(Worker& w) {
 // with Connection: close; an idle connection is closed when its keep-alive time (at most
 // KEEPALIVE_TIMEOUT from now) runs out, after the proxy has stopped using it if the proxy's own
 // idle timeout is shorter (README: Deployment).
+//
+// Connections the kernel has already completed, waiting in the listener's queue, would be
+// reset when it closes, and a proxy may have sent a request on one: they are taken first
+// (and served like the others). A connection attempt after the close is refused, which a
+// proxy retries on another replica, POST included (nothing was sent).
 void Worker::begin_drain() {
     draining = true;
     drain_started = Clock::now();
+    beast::error_code ec;  // an acceptor that failed to open has nothing queued
+    acceptor.non_blocking(true, ec);
+    while (!ec) {
+        tcp::socket socket(ioc);
+        acceptor.accept(socket, ec);
+        if (!ec) start_connection(*this, std::move(socket));
+    }
     beast::error_code ignored;  // closing an acceptor that failed to open is harmless
     acceptor.close(ignored);
     const auto latest = drain_started + server.options.keepalive_timeout;

@@ -69,8 +69,7 @@ class Framing : public ::testing::TestWithParam<std::tuple<std::string, Case>> {
   protected:
     Framing()
         : fresh(std::get<0>(GetParam())),
-          server(std::make_unique<e2e::Server>(
-              std::map<std::string, std::string>{{"DATABASE_URL", fresh.url()}})) {}
+          server(std::make_unique<e2e::Server>(fresh.settings())) {}
 
     testing_support::FreshDatabase fresh;
     std::unique_ptr<e2e::Server> server;

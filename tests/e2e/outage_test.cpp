@@ -4,10 +4,14 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <boost/json.hpp>
+#include <map>
+#include <mutex>
+#include <set>
 #include <sstream>
-#include <vector>
-
 #include <thread>
+#include <vector>
 
 #include "../integration/support.hpp"
 #include "process.hpp"
@@ -54,6 +58,85 @@ TEST(PostgresOutage, HealthIs503WhileTheDatabaseIsDownAndTheServiceRecoversWitho
     }
     EXPECT_EQ(status, 200) << "the service did not reconnect within 20 s";
     EXPECT_TRUE(server.process().wait(0ms) == std::nullopt) << "the service died";
+}
+
+// PostgreSQL stopped and started again while 8 clients write on keep-alive connections:
+// every request gets an answer, 201 or a 503 JSON with Retry-After (never a 500, never a
+// dropped connection); every write answered 201 is in the database; writes succeed again.
+TEST(PostgresOutage, UnderWritersEveryAnswerIs201Or503AndEveryAcknowledgedWriteIsKept) {
+    if (!testing_support::have_postgres() || !std::getenv("ITEMS_TEST_PG_STOP"))
+        GTEST_SKIP() << "no PostgreSQL of the test command's: run the suite with ./dev test";
+    testing_support::FreshDatabase fresh("postgres");
+    e2e::Server server({{"DATABASE_URL", fresh.url()}, {"DB_POOL_TIMEOUT", "1"}});
+    const auto json = std::string("Content-Type: application/json\r\n");
+    auto post = [](int port, const std::string& target, const std::string& headers, const std::string& body) {
+        e2e::Connection c(port);
+        c.send("POST " + target + " HTTP/1.1\r\nHost: t\r\n" + headers + "Content-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n" + body);
+        return c.read_response(10s);
+    };
+    ASSERT_EQ(post(server.port(), "/auth/register", json, R"({"email":"o@example.com","password":"secret123"})")->status,
+              201);
+    const auto login = post(server.port(), "/auth/token", "Content-Type: application/x-www-form-urlencoded\r\n",
+                            "username=o@example.com&password=secret123");
+    ASSERT_TRUE(login && login->status == 200);
+    const std::string bearer =
+        "Authorization: Bearer " + std::string(boost::json::parse(login->body).at("access_token").as_string()) + "\r\n";
+    const std::string body = R"({"title":"during an outage"})";
+    const std::string request = "POST /items/ HTTP/1.1\r\nHost: t\r\n" + json + bearer +
+                                "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+
+    std::mutex mutex;
+    std::vector<std::int64_t> acknowledged;
+    std::map<int, int> statuses;
+    int unanswered = 0, bad_503 = 0;
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 8; ++w)
+        writers.emplace_back([&] {
+            e2e::Connection c(server.port());
+            while (!stop) {
+                const auto r = c.send(request) ? c.read_response(10s) : std::nullopt;
+                std::lock_guard lock(mutex);
+                if (!r) {
+                    ++unanswered;
+                    return;
+                }
+                ++statuses[r->status];
+                if (r->status == 201) {
+                    acknowledged.push_back(boost::json::parse(r->body).at("id").as_int64());
+                } else if (r->status == 503) {
+                    bad_503 += r->body != R"({"detail":"Service Unavailable"})" || !r->headers.count("retry-after");
+                    std::this_thread::sleep_for(20ms);  // as a client told Retry-After would, a little
+                }
+            }
+        });
+    std::this_thread::sleep_for(1s);
+    ASSERT_EQ(pg_ctl("ITEMS_TEST_PG_STOP"), 0);
+    std::this_thread::sleep_for(1500ms);
+    ASSERT_EQ(pg_ctl("ITEMS_TEST_PG_START"), 0);
+    std::size_t before = 0;
+    {
+        std::lock_guard lock(mutex);
+        before = acknowledged.size();
+    }
+    for (int i = 0; i < 100; ++i) {  // until writes are acknowledged again, then a little more
+        std::this_thread::sleep_for(100ms);
+        std::lock_guard lock(mutex);
+        if (acknowledged.size() > before + 50) break;
+    }
+    stop = true;
+    for (auto& t : writers) t.join();
+
+    EXPECT_EQ(unanswered, 0);
+    EXPECT_EQ(bad_503, 0) << "a 503 without its JSON body or Retry-After";
+    for (const auto& [status, n] : statuses) EXPECT_TRUE(status == 201 || status == 503) << status << " x" << n;
+    EXPECT_GT(statuses[503], 0) << "the outage was not seen";
+    EXPECT_GT(acknowledged.size(), before + 50) << "writes did not succeed again";
+    std::stringstream all(fresh.admin_value("SELECT coalesce(string_agg(id::text, ' '), '') FROM items"));
+    std::set<std::int64_t> ids;
+    for (std::int64_t id; all >> id;) ids.insert(id);
+    for (auto id : acknowledged) EXPECT_TRUE(ids.count(id)) << "acknowledged item " << id << " is not in the database";
 }
 
 // The service's PostgreSQL server processes stopped (SIGSTOP), not down: connections

@@ -15,9 +15,9 @@ class RegistrationRace : public ::testing::TestWithParam<std::string> {};
 TEST_P(RegistrationRace, ExactlyOne201TheRest400) {
     std::map<std::string, std::string> env;
     std::unique_ptr<testing_support::FreshDatabase> fresh;
-    if (GetParam() == "postgres") {
-        fresh = std::make_unique<testing_support::FreshDatabase>("postgres");
-        env["DATABASE_URL"] = fresh->url();
+    if (GetParam() != "sqlite") {
+        fresh = std::make_unique<testing_support::FreshDatabase>(GetParam());
+        env = fresh->settings();
     }
     e2e::Server server(env);
 

@@ -192,6 +192,42 @@ TEST_P(Database, ResultsKeepTheirRowsWhenCopiedOrMoved) {
     }
 }
 
+// Reads and writes of many requests at once, over several loop turns, far more than the
+// pool's pipelines hold: each gets the answer to its own statement, none waits in vain
+// (through PgBouncer, statements waiting to be sent once left the pool's waiters
+// unwoken until their timeout).
+TEST_P(Database, ManyStatementsAtOnceEachGetTheirOwnAnswer) {
+    constexpr int kWaves = 40, kPerWave = 40;
+    std::vector<std::optional<std::int64_t>> answers(kWaves * kPerWave);
+    int done = 0, failed = 0;
+    for (int wave = 0; wave < kWaves; ++wave) {
+        for (int k = 0; k < kPerWave; ++k) {
+            const int i = wave * kPerWave + k;
+            const bool write = i % 4 == 3;
+            core::spawn(
+                [](db::Database& d, bool write, std::int64_t x, std::optional<std::int64_t>& out) -> core::Task<void> {
+                    db::Params params{x};
+                    const db::Statement statement =
+                        write ? db::Statement("INSERT INTO t (id, name) VALUES (CAST($1 AS INTEGER), NULL) RETURNING id * 2")
+                              : db::reads("SELECT CAST($1 AS BIGINT) * 2");
+                    out = (co_await d.query(statement, std::move(params))).rows.at(0).get<std::int64_t>(0);
+                }(*database, write, i, answers[i]),
+                [&](std::exception_ptr e) {
+                    failed += e != nullptr;
+                    ++done;
+                });
+        }
+        ioc.poll();  // this wave leaves; the next one finds it in flight
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (done < kWaves * kPerWave && std::chrono::steady_clock::now() < deadline)
+        ioc.run_one_for(std::chrono::milliseconds(100));
+    ASSERT_EQ(done, kWaves * kPerWave);
+    EXPECT_EQ(failed, 0);
+    for (int i = 0; i < kWaves * kPerWave; ++i) EXPECT_EQ(answers[i], std::int64_t{2} * i) << i;
+    EXPECT_EQ(sql("SELECT count(*) FROM t").rows.at(0).get<std::int64_t>(0), kWaves * kPerWave / 4);
+}
+
 TEST_P(Database, ABadStatementIsAnErrorNotACrash) {
     EXPECT_THROW(sql("SELEC nonsense"), db::DatabaseError);
     EXPECT_EQ(sql("SELECT 1").rows[0].get<std::int64_t>(0), 1);

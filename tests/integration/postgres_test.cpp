@@ -27,7 +27,7 @@ protected:
     }
 
     void migrate(const std::string& url) {
-        auto connector = db::make_connector(testing_support::settings_for(url).database);
+        auto connector = api::open_database(testing_support::settings_for(url));
         boost::asio::io_context ioc;
         auto database = connector->open(ioc);
         db::Migrator migrator(*database, db::migrations_for(db::Dialect::postgres));
@@ -115,11 +115,14 @@ TEST_F(Postgres, TheEventLoopNeverWaitsForTheDatabase) {
     EXPECT_EQ(fresh.admin_value(sleeping), "2");
 }
 
-TEST_F(Postgres, StatementTimeoutEndsALongStatement) {
-    FreshDatabase fresh("postgres");
+// `backend`: "postgres" (the server's session setting ends it) or "pgbouncer" (no
+// session of ours there: the service cancels the statement itself).
+void statement_timeout_ends_a_long_statement(const std::string& backend) {
+    FreshDatabase fresh(backend);
     db::ConnectorOptions options;
     options.size = 1;
     options.statement_timeout = std::chrono::milliseconds(200);
+    options.prepared_statements = backend != "pgbouncer";
     auto connector = db::make_connector(testing_support::settings_for(fresh.url()).database, options);
     boost::asio::io_context ioc;
     auto database = connector->open(ioc);
@@ -130,6 +133,17 @@ TEST_F(Postgres, StatementTimeoutEndsALongStatement) {
         EXPECT_EQ(e.kind(), db::DatabaseError::Kind::timeout) << e.what();
     }
     EXPECT_EQ(core::run_until_complete(ioc, database->query("SELECT 1")).rows[0].get<std::int64_t>(0), 1);
+    // Statements that each stay within the limit, one after another, are not cancelled
+    // for the time the connection has been busy with all of them.
+    for (int i = 0; i < 4; ++i)
+        EXPECT_NO_THROW(core::run_until_complete(ioc, database->query("SELECT pg_sleep(0.1)"))) << i;
+}
+
+TEST_F(Postgres, StatementTimeoutEndsALongStatement) { statement_timeout_ends_a_long_statement("postgres"); }
+
+TEST_F(Postgres, StatementTimeoutEndsALongStatementThroughPgBouncer) {
+    if (!testing_support::have_pgbouncer()) GTEST_SKIP() << "no PgBouncer: run the suite with ./dev test";
+    statement_timeout_ends_a_long_statement("pgbouncer");
 }
 
 // With its only connection held by a transaction, a request waits DB_POOL_TIMEOUT for

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,8 +21,11 @@ namespace testing_support {
 
 // Every backend the suite can reach: SQLite always; PostgreSQL when the test command
 // has started one (ITEMS_TEST_POSTGRES_URL, the URL of a database we may create others from).
+// "pgbouncer" is the same PostgreSQL through a PgBouncer in transaction pooling mode,
+// when the test command has started one (ITEMS_TEST_PGBOUNCER_URL).
 std::vector<std::string> backends();
 bool have_postgres();
+bool have_pgbouncer();
 
 inline std::string backend_name(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
 
@@ -34,6 +38,8 @@ public:
     FreshDatabase& operator=(const FreshDatabase&) = delete;
 
     const std::string& url() const { return url_; }
+    // The settings a service needs to use it: DATABASE_URL, and what its backend asks.
+    const std::map<std::string, std::string>& settings() const { return settings_; }
     // Runs SQL on it outside the service (PostgreSQL only): set-up and checks that
     // must not go through the code under test. admin_value returns the first cell.
     void admin_sql(const std::string& sql) const;
@@ -41,7 +47,9 @@ public:
 
 private:
     std::string url_;
-    std::string name_;  // PostgreSQL database name, empty for SQLite
+    std::string admin_url_;  // straight to PostgreSQL, not through PgBouncer
+    std::string name_;       // PostgreSQL database name, empty for SQLite
+    std::map<std::string, std::string> settings_;
 };
 
 config::Settings settings_for(const std::string& url, config::Environment extra = {});
@@ -50,7 +58,7 @@ config::Settings settings_for(const std::string& url, config::Environment extra 
 class DatabaseTest : public ::testing::TestWithParam<std::string> {
 protected:
     DatabaseTest()
-        : fresh(GetParam()), connector(db::make_connector(settings_for(fresh.url()).database)),
+        : fresh(GetParam()), connector(api::open_database(settings_for(fresh.url()))),
           database(connector->open(ioc)) {}
 
     template <class T>

@@ -9,6 +9,9 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <array>
+#include <thread>
+
 #include "core/log.hpp"
 #include "db/postgres/pool.hpp"
 
@@ -30,16 +33,20 @@ core::Task<Result> Connection::execute(Statement statement, Params params, Clock
     const std::string_view sql = statement.sql;
     if (state_ != State::ready) throw unavailable("not connected");
     const TextParams text(params);
-    auto it = prepared_.find(sql);
-    if (it != prepared_.end() && !exclusive && statement.reads_only) {
-        const std::string name = it->second;  // short: no allocation; outlives `sql`
+    // Unnamed statements (DB_PREPARED_STATEMENTS=false) are parsed with each use: their
+    // SQL is copied, to be sent again after a wait, when the caller's view may be gone.
+    const bool named = pool_.options().prepared_statements;
+    const std::string unnamed = named ? std::string() : std::string(sql);
+    if (!named) co_await wait_to_send(!exclusive && statement.reads_only);
+    auto it = named ? prepared_.find(sql) : prepared_.end();
+    if ((!named || it != prepared_.end()) && !exclusive && statement.reads_only) {
+        const std::string name = named ? it->second : std::string();  // short: no allocation
         const std::uint64_t generation = generation_;
         auto op = std::make_shared<Op>();
         op->grouped = true;
         op->commands = 1;
         op->deadline = deadline;
-        if (!PQsendQueryPrepared(conn_, name.c_str(), text.count(), text.values(), nullptr, nullptr, 0))
-            throw send_failed();
+        if (!send(name, unnamed, text)) throw send_failed();
         group_open_ = true;
         schedule_turn_end();
         Result result = co_await submit(op, false);
@@ -47,15 +54,20 @@ core::Task<Result> Connection::execute(Statement statement, Params params, Clock
         // Skipped for another statement's failure: once more, on its own.
         if (state_ != State::ready || generation_ != generation || exclusive)
             throw unavailable("connection changed while a statement was retried");
+        if (!named) co_await wait_to_send(false);
         auto again = std::make_shared<Op>();
         again->deadline = deadline;
         begin_alone();
-        send_alone(name, text, *again);
+        send_alone(name, unnamed, text, *again);
         co_return co_await submit(again);
     }
     auto op = std::make_shared<Op>();
     op->deadline = deadline;
     begin_alone();
+    if (!named) {
+        send_alone({}, unnamed, text, *op);
+        co_return co_await submit(op);
+    }
     if (it == prepared_.end()) {
         const std::string statement(sql);  // NUL-terminated for libpq
         std::string name = "s" + std::to_string(++statement_counter_);
@@ -64,15 +76,16 @@ core::Task<Result> Connection::execute(Statement statement, Params params, Clock
         op->prepared = statement;
         ++op->commands;
     }
-    send_alone(it->second, text, *op);
+    send_alone(it->second, {}, text, *op);
     co_return co_await submit(op);
 }
 
 core::Task<void> Connection::execute_script(std::string sql) {
     if (state_ != State::ready) throw unavailable("not connected");
+    if (!pool_.options().prepared_statements) co_await wait_to_send(false);
     auto barrier = std::make_shared<Op>();
     barrier->kind = Op::Kind::barrier;
-    if (!PQpipelineSync(conn_)) throw send_failed();  // also ends an open group
+    if (!sync()) throw send_failed();  // also ends an open group
     group_open_ = false;
     co_await submit(barrier);
 
@@ -96,8 +109,7 @@ void Connection::execute_detached(const std::string& sql) {
     if (state_ != State::ready) return;
     auto op = std::make_shared<Op>();
     op->commands = 1;
-    if (!PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) ||
-        !PQpipelineSync(conn_)) {
+    if (!PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) || !sync()) {
         broken("send failed");
         return;
     }
@@ -122,6 +134,7 @@ bool Connection::check_deadlines(Clock::time_point now) {
         broken("no answer within " + std::to_string(limit.count()) + " ms", DatabaseError::Kind::timeout);
         return false;
     }
+    enforce_statement_timeout(now);
     for (const auto& op : pending_) {
         if (op->queued == Clock::time_point{}) op->queued = now;
         if (op->done || op->deadline > now) continue;
@@ -129,6 +142,29 @@ bool Connection::check_deadlines(Clock::time_point now) {
         complete(op);
     }
     return true;
+}
+
+void Connection::enforce_statement_timeout(Clock::time_point now) {
+    const auto limit = pool_.options().statement_timeout;
+    if (pool_.options().prepared_statements || limit.count() == 0) return;
+    if (front_seen_ != finished_) {  // a new statement at the front: its time starts
+        front_seen_ = finished_;
+        front_since_ = now;
+        return;
+    }
+    if (cancelled_ == finished_ || pending_.front()->kind == Op::Kind::barrier || now - front_since_ < limit) return;
+    cancelled_ = finished_;
+    PGcancel* cancel = PQgetCancel(conn_);
+    if (!cancel) return;
+    core::log::warn("cancelling a statement that ran longer than DB_STATEMENT_TIMEOUT");
+    // libpq 15 cancels only by blocking (it connects to the server to ask): on a thread
+    // of its own, which ends with the request. Rare: once per statement run too long.
+    std::thread([cancel] {
+        std::array<char, 256> error{};
+        if (!PQcancel(cancel, error.data(), static_cast<int>(error.size())))
+            core::log::warn("cancel request failed", {{"error", error.data()}});
+        PQfreeCancel(cancel);
+    }).detach();
 }
 
 DatabaseError Connection::send_failed() {
@@ -143,10 +179,43 @@ void Connection::begin_alone() {
     cork();
 }
 
-void Connection::send_alone(const std::string& name, const TextParams& text, Op& op) {
-    if (!PQsendQueryPrepared(conn_, name.c_str(), text.count(), text.values(), nullptr, nullptr, 0) ||
-        !PQpipelineSync(conn_))
-        throw send_failed();
+core::Task<void> Connection::wait_to_send(bool joins_group) {
+    const std::uint64_t generation = generation_;
+    for (;;) {
+        if (state_ != State::ready || generation_ != generation)
+            throw unavailable("connection changed while a statement waited to be sent");
+        if (syncs_in_flight_ == 0 && (joins_group || !group_open_)) co_return;
+        if (syncs_in_flight_ == 0) {
+            close_group();  // the reads gathered so far leave first, on their own Sync
+            continue;
+        }
+        struct Wait {
+            Connection& c;
+            bool await_ready() const noexcept { return false; }
+            void await_suspend(std::coroutine_handle<> h) { c.send_waiters_.push_back(h); }
+            void await_resume() const noexcept {}
+        };
+        co_await Wait{*this};
+    }
+}
+
+void Connection::wake_senders() {
+    for (auto waiter : std::exchange(send_waiters_, {})) asio::post(pool_.ioc(), [waiter] { waiter.resume(); });
+}
+
+bool Connection::sync() {
+    if (!PQpipelineSync(conn_)) return false;
+    ++syncs_in_flight_;
+    return true;
+}
+
+bool Connection::send(const std::string& name, const std::string& unnamed_sql, const TextParams& text) {
+    if (!name.empty()) return PQsendQueryPrepared(conn_, name.c_str(), text.count(), text.values(), nullptr, nullptr, 0);
+    return PQsendQueryParams(conn_, unnamed_sql.c_str(), text.count(), nullptr, text.values(), nullptr, nullptr, 0);
+}
+
+void Connection::send_alone(const std::string& name, const std::string& unnamed_sql, const TextParams& text, Op& op) {
+    if (!send(name, unnamed_sql, text) || !sync()) throw send_failed();
     ++op.commands;
 }
 
@@ -175,6 +244,7 @@ void Connection::complete(const std::shared_ptr<Op>& op) {
 void Connection::fail_all(const DatabaseError& error) {
     auto ops = std::move(pending_);
     pending_.clear();
+    ++finished_;  // whatever comes to the front next is a new statement
     publish();
     for (auto& op : ops) {
         op->error = error;
@@ -211,7 +281,7 @@ void Connection::end_turn() {
 void Connection::close_group() {
     if (!group_open_ || state_ != State::ready) return;
     group_open_ = false;
-    if (!PQpipelineSync(conn_)) return broken(PQerrorMessage(conn_));
+    if (!sync()) return broken(PQerrorMessage(conn_));
     auto barrier = std::make_shared<Op>();
     barrier->kind = Op::Kind::barrier;
     pending_.push_back(std::move(barrier));
@@ -295,6 +365,7 @@ bool Connection::process() {
         const ExecStatusType status = PQresultStatus(r);
         if (status == PGRES_PIPELINE_SYNC) {
             PQclear(r);
+            if (--syncs_in_flight_ == 0 && !send_waiters_.empty()) wake_senders();
             finish_front();
             continue;
         }
@@ -325,9 +396,12 @@ bool Connection::process() {
 void Connection::finish_front() {
     auto op = std::move(pending_.front());
     pending_.pop_front();
+    ++finished_;
     if (pending_.empty()) publish();
     complete(op);
-    if (pending_.size() + 1 == kMaxPipelineDepth) pool_.notify();
+    // Room again for a statement waiting for the pool. Statements waiting to be sent
+    // (wait_to_send) leave the count all at once when woken: not only at the limit.
+    if (depth() < kMaxPipelineDepth) pool_.notify();
 }
 
 }  // namespace db::postgres

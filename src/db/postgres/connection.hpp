@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "core/task.hpp"
 #include "db/database.hpp"
@@ -78,7 +79,8 @@ public:
     State state() const { return state_; }
     bool exclusive = false;
     std::uint64_t generation() const { return generation_; }
-    std::size_t depth() const { return pending_.size(); }
+    // Statements queued on it: in its pipeline, or waiting to be sent (wait_to_send).
+    std::size_t depth() const { return pending_.size() + send_waiters_.size(); }
 
     // For metrics on other threads: whether the connection is up, and in use (statements
     // on it, or a transaction's). Kept by publish() wherever either changes; read anywhere.
@@ -133,12 +135,39 @@ public:
 private:
     DatabaseError send_failed();
 
+    // DB_PREPARED_STATEMENTS=false leaves no session setting to limit a statement's time:
+    // the statement at the pipeline's front (the one the server runs) is cancelled once
+    // this watchdog has seen it there for DB_STATEMENT_TIMEOUT (so up to kWatchInterval
+    // late). PostgreSQL answers it with 57014, as its own timeout would. Under PgBouncer
+    // a cancel that arrives just after the statement ended finds the client's next
+    // statement, or none: never another client's.
+    void enforce_statement_timeout(Clock::time_point now);
+
     // Before a statement with a Sync of its own: the open group of reads gets its Sync
     // first, and the socket is corked for the rest of the turn.
     void begin_alone();
 
-    // The statement prepared as `name`, and its own Sync.
-    void send_alone(const std::string& name, const TextParams& text, Op& op);
+    // DB_PREPARED_STATEMENTS=false is for PgBouncer's transaction pooling, and PgBouncer
+    // (1.18) hands the server connection to another client at the first ReadyForQuery
+    // outside a transaction, even if more of this client's statements are on their way
+    // to it: their answers then reach the other client. Measured through it with two
+    // Syncs in flight: answers of the wrong statement ("unexpected type"). So in that
+    // mode a connection has one Sync in flight (but an abandoned transaction's ROLLBACK,
+    // execute_detached: inside a transaction PgBouncer keeps the server): a statement waits
+    // here until the last one is answered. Reads of one loop turn still share a Sync
+    // (`joins_group`: pipelined in one segment); anything else first sends the open group
+    // on its own and waits for it. Throws if the connection is lost meanwhile.
+    core::Task<void> wait_to_send(bool joins_group);
+    void wake_senders();
+
+    // PQpipelineSync, counted in syncs_in_flight_.
+    bool sync();
+
+    // The statement prepared as `name`, or (no name) `unnamed_sql` as the unnamed statement.
+    bool send(const std::string& name, const std::string& unnamed_sql, const TextParams& text);
+
+    // The same, and its own Sync.
+    void send_alone(const std::string& name, const std::string& unnamed_sql, const TextParams& text, Op& op);
 
     // `send_now`: false for a grouped read, which leaves with its group's Sync (end_turn).
     core::Task<Result> submit(std::shared_ptr<Op> op, bool send_now = true);
@@ -220,8 +249,14 @@ private:
     bool reported_down_ = false;
     Clock::time_point connect_started_;
     std::deque<std::shared_ptr<Op>> pending_;
+    std::size_t syncs_in_flight_ = 0;                   // sent, their PGRES_PIPELINE_SYNC not yet read
+    std::vector<std::coroutine_handle<>> send_waiters_;  // wait_to_send
     PreparedNames prepared_;  // SQL -> statement name
     std::uint64_t statement_counter_ = 0;
+    std::uint64_t finished_ = 0;    // statements that have left the front of the pipeline
+    std::uint64_t front_seen_ = ~std::uint64_t{0};  // finished_ when the front statement was first seen (enforce_statement_timeout)
+    std::uint64_t cancelled_ = ~std::uint64_t{0};  // finished_ when a cancel was last sent
+    Clock::time_point front_since_;
     std::atomic<unsigned char> seen_{0};
 };
 

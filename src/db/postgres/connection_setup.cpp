@@ -2,6 +2,7 @@
 // backoff, and giving up a connection that broke (connection.hpp).
 
 #include <boost/asio/io_context.hpp>
+#include <vector>
 
 #include "core/log.hpp"
 #include "db/postgres/connection.hpp"
@@ -15,12 +16,20 @@ void Connection::connect() {
     publish();
     connect_started_ = Clock::now();
     pool_.watch();
+    // The statement timeout is a session setting, sent with the startup packet, unless
+    // sessions are not ours (DB_PREPARED_STATEMENTS=false: check_deadlines enforces it).
     const std::string options = "-c statement_timeout=" + std::to_string(pool_.options().statement_timeout.count());
-    // The caller's application_name, if any, last: it ends the list when there is none.
     const std::string& name = pool_.options().application_name;
-    const char* keys[] = {"dbname", "options", name.empty() ? nullptr : "application_name", nullptr};
-    const char* values[] = {pool_.conninfo().c_str(), options.c_str(), name.c_str(), nullptr};
-    conn_ = PQconnectStartParams(keys, values, 1);
+    std::vector<const char*> keys, values;
+    const auto add = [&](const char* key, const char* value) {
+        keys.push_back(key);
+        values.push_back(value);
+    };
+    add("dbname", pool_.conninfo().c_str());  // expanded: the whole URL or conninfo
+    if (pool_.options().prepared_statements) add("options", options.c_str());
+    if (!name.empty()) add("application_name", name.c_str());
+    add(nullptr, nullptr);
+    conn_ = PQconnectStartParams(keys.data(), values.data(), 1);
     if (!conn_ || PQstatus(conn_) == CONNECTION_BAD) return connect_failed();
     PQsetNoticeProcessor(conn_, log_notice, nullptr);
     PQsetnonblocking(conn_, 1);
@@ -93,6 +102,8 @@ void Connection::detach_socket() {
 
 void Connection::drop() {
     group_open_ = false;
+    syncs_in_flight_ = 0;
+    if (!send_waiters_.empty()) wake_senders();  // to learn that the connection is gone
     detach_socket();
     if (conn_) PQfinish(conn_);
     conn_ = nullptr;

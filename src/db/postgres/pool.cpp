@@ -49,11 +49,15 @@ Pool::~Pool() {
 // their scheduling shows as tail latency (item_get p99 of 6-140 ms with 4 per thread
 // spread, ~3 ms gathered, throughput alike); the other connections serve transactions
 // and bursts.
+//
+// With DB_PREPARED_STATEMENTS=false a connection has one Sync in flight at a time
+// (Connection::wait_to_send): an idle connection is taken first.
 std::shared_ptr<Connection> Pool::pick() const {
+    const std::size_t spill = options_.prepared_statements ? kSpillDepth : 1;
     std::shared_ptr<Connection> best;
     for (const auto& c : conns_) {
         if (c->state() != Connection::State::ready || c->exclusive || c->depth() >= kMaxPipelineDepth) continue;
-        if (c->depth() < kSpillDepth) return c;
+        if (c->depth() < spill) return c;
         if (!best || c->depth() < best->depth()) best = c;
     }
     return best;
@@ -111,10 +115,6 @@ void Pool::release_exclusive(Connection& conn) {
     conn.exclusive = false;
     conn.publish();
     notify();
-}
-
-void Pool::notify() {
-    for (auto* t : waiters_) t->cancel();
 }
 
 void Pool::watch() {

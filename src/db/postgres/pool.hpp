@@ -55,7 +55,9 @@ public:
     std::shared_ptr<Connection> try_acquire() const { return pick(); }
     void release_exclusive(Connection& conn);
     // Something changed (a connection came up or freed): waiters look again.
-    void notify();
+    void notify() {
+        for (auto* t : waiters_) t->cancel();
+    }
     // Checks the connections' deadlines every kWatchInterval while any statement or
     // connection attempt waits (one timer for the pool, not one per statement).
     void watch();

@@ -1,0 +1,301 @@
+// Three replicas behind a real nginx (deploy/nginx.conf) on one real PostgreSQL, all on
+// loopback: they start at once, each running `migrate up` first (racing); the API's flows
+// pass through nginx; a token from one replica works on the others; a rolling restart
+// (SIGTERM, start again, the next) under 8 writers loses no request and no acknowledged
+// write; a replica killed with SIGKILL mid-run loses no acknowledged write.
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "../integration/support.hpp"
+#include "process.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t n = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void replace_once(std::string& text, const std::string& from, const std::string& to) {
+    const auto at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << "deploy/nginx.conf has no '" << from << "'";
+    text.replace(at, from.size(), to);
+}
+
+// One request on a new connection; nullopt if there is no answer (or nobody listens).
+std::optional<e2e::RawResponse> send_one(int port, const std::string& request) {
+    try {
+        e2e::Connection c(port);
+        if (!c.send(request)) return std::nullopt;
+        return c.read_response(10s);
+    } catch (const std::runtime_error&) {
+        return std::nullopt;
+    }
+}
+
+std::string request(const std::string& method, const std::string& target,
+                    const std::string& headers = "", const std::string& body = "") {
+    return method + " " + target + " HTTP/1.1\r\nHost: t\r\n" + headers +
+           (body.empty() && method == "GET"
+                ? ""
+                : "Content-Length: " + std::to_string(body.size()) + "\r\n") +
+           "\r\n" + body;
+}
+
+const std::string kJson = "Content-Type: application/json\r\n";
+
+// What the writers saw: each request sent gets exactly one of these.
+struct Tally {
+    std::mutex mutex;
+    std::set<std::int64_t> acknowledged;  // ids answered 201
+    std::map<int, int> other;             // other statuses
+    int unanswered = 0;                   // sent, no answer (the connection ended or timed out)
+};
+
+class Replicas : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (!testing_support::have_postgres())
+            GTEST_SKIP() << "no PostgreSQL: run the suite with ./dev test";
+        if (!std::filesystem::exists("/usr/sbin/nginx"))
+            GTEST_SKIP() << "no nginx: run the suite with ./dev test";
+        fresh = std::make_unique<testing_support::FreshDatabase>("postgres");
+        folder = e2e::temp_folder();
+        env = fresh->settings();
+        env["SECRET_KEY"] =
+            "replicas-share-this-secret-key-0123456789abcdef";  // every replica's tokens are the
+                                                                // others'
+        env["HOST"] = "127.0.0.1";
+        env["THREADS"] = "2";
+        env["LOG_FORMAT"] = "json";
+        env["KEEPALIVE_TIMEOUT"] = "2";  // the drain's grace for idle connections
+        for (int i = 0; i < 3; ++i) ports.push_back(free_port());
+    }
+
+    void TearDown() override {
+        if (nginx) {
+            nginx->signal(SIGQUIT);
+            nginx->wait(10s);
+        }
+    }
+
+    // Replica i on its port; `migrate`: `migrate up` first, as a replica that migrates at start.
+    void start(int i, bool migrate) {
+        auto e = env;
+        e["PORT"] = std::to_string(ports[i]);
+        const std::string bin = ITEMS_API_BINARY;
+        const std::string command =
+            migrate ? bin + " migrate up && exec " + bin + " serve" : "exec " + bin + " serve";
+        const std::string cwd = folder + "/replica" + std::to_string(i);  // its own stdout.log
+        std::filesystem::create_directories(cwd);
+        replicas[i].reset();  // reaped (it has exited)
+        replicas[i] = std::make_unique<e2e::Process>(
+            std::vector<std::string>{"/bin/sh", "-c", command}, e, cwd);
+    }
+
+    bool listening(int i) { return replicas[i]->wait_for_output("\"msg\":\"listening\"", 30s); }
+
+    // deploy/nginx.conf with the replicas as its upstream, on a free loopback port; the
+    // upstream's idle timeout below the replicas' KEEPALIVE_TIMEOUT, as there.
+    void start_nginx() {
+        std::string conf = read_file(std::string(ITEMS_DEPLOY_DIR) + "/nginx.conf");
+        // `server api:8000 <parameters>;` -> one such line per replica, with the same parameters
+        const auto at = conf.find("server api:8000");
+        ASSERT_NE(at, std::string::npos) << "deploy/nginx.conf has no 'server api:8000'";
+        const auto end = conf.find(';', at);
+        const std::string parameters = conf.substr(at + 15, end - at - 15);
+        std::string servers;
+        for (int port : ports)
+            servers += "server 127.0.0.1:" + std::to_string(port) + parameters + ";\n";
+        conf.replace(at, end + 1 - at, servers);
+        replace_once(conf, "keepalive_timeout 4s;", "keepalive_timeout 1s;");
+        nginx_port = free_port();
+        replace_once(conf, "listen 80;", "listen 127.0.0.1:" + std::to_string(nginx_port) + ";");
+        const std::string dir = folder + "/nginx";
+        std::filesystem::create_directories(dir + "/logs");
+        std::ofstream(dir + "/nginx.conf") << conf;
+        nginx = std::make_unique<e2e::Process>(
+            std::vector<std::string>{
+                "/usr/sbin/nginx", "-p", dir, "-c", dir + "/nginx.conf", "-g",
+                "daemon off; pid " + dir + "/nginx.pid; error_log " + dir + "/error.log;"},
+            std::map<std::string, std::string>{}, dir);
+        for (int i = 0; i < 100; ++i) {
+            const auto r = send_one(nginx_port, request("GET", "/health"));
+            if (r && r->status == 200) return;
+            std::this_thread::sleep_for(50ms);
+        }
+        FAIL() << "nginx does not answer: " << read_file(dir + "/error.log");
+    }
+
+    // 8 clients POST items through nginx on keep-alive connections until `stop`.
+    std::vector<std::thread> writers(const std::string& bearer, Tally& tally,
+                                     std::atomic<bool>& stop) {
+        std::vector<std::thread> threads;
+        for (int w = 0; w < 8; ++w)
+            threads.emplace_back([&, w] {
+                auto c = std::make_unique<e2e::Connection>(nginx_port);
+                for (int n = 0; !stop; ++n) {
+                    const std::string body =
+                        R"({"title":"w)" + std::to_string(w) + "-" + std::to_string(n) + R"("})";
+                    const auto r = c->send(request("POST", "/items/", kJson + bearer, body))
+                                       ? c->read_response(10s)
+                                       : std::nullopt;
+                    // nginx ends a client's keep-alive connection after keepalive_requests (1000)
+                    if (!r ||
+                        (r->headers.count("connection") && r->headers.at("connection") == "close"))
+                        c = std::make_unique<e2e::Connection>(nginx_port);
+                    std::lock_guard lock(tally.mutex);
+                    if (!r)
+                        ++tally.unanswered;
+                    else if (r->status == 201)
+                        tally.acknowledged.insert(boost::json::parse(r->body).at("id").as_int64());
+                    else
+                        ++tally.other[r->status];
+                }
+            });
+        return threads;
+    }
+
+    std::set<std::int64_t> ids_in_database() const {
+        std::set<std::int64_t> ids;
+        std::stringstream all(
+            fresh->admin_value("SELECT coalesce(string_agg(id::text, ' '), '') FROM items"));
+        for (std::int64_t id; all >> id;) ids.insert(id);
+        return ids;
+    }
+
+    std::unique_ptr<testing_support::FreshDatabase> fresh;
+    std::string folder;
+    std::map<std::string, std::string> env;
+    std::vector<int> ports;
+    std::unique_ptr<e2e::Process> replicas[3];
+    std::unique_ptr<e2e::Process> nginx;
+    int nginx_port = 0;
+};
+
+TEST_F(Replicas, StartTogetherServeThroughNginxAndRollWithoutLosingAWrite) {
+    // Three at once, each migrating first: the advisory lock lets one apply each migration.
+    for (int i = 0; i < 3; ++i) start(i, true);
+    for (int i = 0; i < 3; ++i)
+        ASSERT_TRUE(listening(i)) << replicas[i]->errors() << replicas[i]->output();
+    EXPECT_EQ(fresh->admin_value("SELECT count(*) FROM schema_migrations"), "2");
+    start_nginx();
+    if (HasFatalFailure()) return;
+
+    // The main flows, through nginx (round robin: each request may reach another replica).
+    const auto registered =
+        send_one(nginx_port, request("POST", "/auth/register", kJson,
+                                     R"({"email":"r@example.com","password":"secret123"})"));
+    ASSERT_TRUE(registered && registered->status == 201);
+    const std::string form = "username=r@example.com&password=secret123";
+    const auto login =
+        send_one(nginx_port, request("POST", "/auth/token",
+                                     "Content-Type: application/x-www-form-urlencoded\r\n", form));
+    ASSERT_TRUE(login && login->status == 200);
+    const std::string token(boost::json::parse(login->body).at("access_token").as_string());
+    const std::string bearer = "Authorization: Bearer " + token + "\r\n";
+    const auto created =
+        send_one(nginx_port, request("POST", "/items/", kJson + bearer, R"({"title":"first"})"));
+    ASSERT_TRUE(created && created->status == 201);
+    const auto id = boost::json::parse(created->body).at("id").as_int64();
+    for (int k = 0; k < 3; ++k) {
+        const auto item =
+            send_one(nginx_port, request("GET", "/items/" + std::to_string(id), bearer));
+        ASSERT_TRUE(item && item->status == 200);
+        EXPECT_NE(item->body.find("\"title\":\"first\""), std::string::npos);
+        const auto list = send_one(nginx_port, request("GET", "/items/", bearer));
+        ASSERT_TRUE(list && list->status == 200);
+        EXPECT_NE(list->body.find("\"title\":\"first\""), std::string::npos);
+    }
+    // The client's address comes through nginx's X-Forwarded-For; the token from one
+    // replica is good on each of them.
+    for (int port : ports) {
+        const auto me = send_one(port, request("GET", "/users/me", bearer));
+        ASSERT_TRUE(me && me->status == 200) << port;
+        EXPECT_NE(me->body.find("\"email\":\"r@example.com\""), std::string::npos);
+    }
+
+    // Rolling restart while 8 clients write: no request fails, every 201 is in the database.
+    {
+        Tally tally;
+        std::atomic<bool> stop{false};
+        auto threads = writers(bearer, tally, stop);
+        std::this_thread::sleep_for(500ms);
+        for (int i = 0; i < 3; ++i) {
+            replicas[i]->signal(SIGTERM);
+            EXPECT_EQ(replicas[i]->wait(20s), 0) << "replica " << i;
+            start(i, false);
+            ASSERT_TRUE(listening(i)) << replicas[i]->errors();
+            // nginx took the stopped replica out when it refused a connection: until its
+            // fail_timeout is over, before the next one stops (README: rolling).
+            std::this_thread::sleep_for(2500ms);
+        }
+        stop = true;
+        for (auto& t : threads) t.join();
+        EXPECT_EQ(tally.unanswered, 0);
+        EXPECT_TRUE(tally.other.empty())
+            << "answers other than 201, e.g. status " << tally.other.begin()->first << " x"
+            << tally.other.begin()->second;
+        EXPECT_GT(tally.acknowledged.size(), 100u);
+        const auto ids = ids_in_database();
+        for (auto acknowledged : tally.acknowledged)
+            EXPECT_TRUE(ids.count(acknowledged)) << acknowledged;
+        EXPECT_EQ(ids.size(), tally.acknowledged.size() + 1) << "a write that was not acknowledged";
+    }
+
+    // SIGKILL mid-run: requests on the killed replica may fail (nginx does not send a POST
+    // twice), but every write acknowledged is in the database.
+    {
+        Tally tally;
+        std::atomic<bool> stop{false};
+        auto threads = writers(bearer, tally, stop);
+        std::this_thread::sleep_for(1s);
+        replicas[1]->signal(SIGKILL);
+        replicas[1]->wait(10s);
+        std::this_thread::sleep_for(1s);
+        start(1, false);
+        ASSERT_TRUE(listening(1)) << replicas[1]->errors();
+        std::this_thread::sleep_for(500ms);
+        stop = true;
+        for (auto& t : threads) t.join();
+        EXPECT_GT(tally.acknowledged.size(), 100u);
+        const auto ids = ids_in_database();
+        for (auto acknowledged : tally.acknowledged)
+            EXPECT_TRUE(ids.count(acknowledged)) << acknowledged;
+    }
+    for (auto& r : replicas) {
+        r->signal(SIGTERM);
+        EXPECT_EQ(r->wait(20s), 0);
+    }
+}
+
+}  // namespace
