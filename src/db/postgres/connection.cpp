@@ -37,7 +37,12 @@ core::Task<Result> Connection::execute(Statement statement, Params params, Clock
     // SQL is copied, to be sent again after a wait, when the caller's view may be gone.
     const bool named = pool_.options().prepared_statements;
     const std::string unnamed = named ? std::string() : std::string(sql);
-    if (!named) co_await wait_to_send(!exclusive && statement.reads_only);
+    if (!named) {
+        const bool joins = !exclusive && statement.reads_only;
+        co_await wait_to_send(joins);
+        // A transaction took the connection meanwhile: the read goes alone, before its BEGIN.
+        if (joins && exclusive) co_await wait_to_send(false);
+    }
     auto it = named ? prepared_.find(sql) : prepared_.end();
     if ((!named || it != prepared_.end()) && !exclusive && statement.reads_only) {
         const std::string name = named ? it->second : std::string();  // short: no allocation
