@@ -122,6 +122,13 @@ Declared choice(const char* name, T Settings::*member, std::vector<std::pair<std
             }};
 }
 
+// true or false (also 1 or 0).
+Declared flag(const char* name, bool Settings::*member, std::string default_text, std::string help) {
+    return choice(name, member,
+                  std::vector<std::pair<std::string, bool>>{{"true", true}, {"false", false}, {"1", true}, {"0", false}},
+                  std::move(default_text), std::move(help));
+}
+
 // Text, taken as it is (surrounding spaces trimmed); `check` says what is wrong with it.
 Declared text(const char* name, std::string Settings::*member, std::string default_value, std::string help,
               std::string type = "text", std::function<std::string(const std::string&)> check = {}) {
@@ -244,11 +251,9 @@ const std::vector<Declared>& declarations() {
         // PgBouncer's transaction pooling hands each transaction to any server connection:
         // a statement prepared on one is unknown on the next, and a session setting sticks
         // to whichever connection it was sent on (PgBouncer 1.18 refuses `options` at all).
-        choice("DB_PREPARED_STATEMENTS", &Settings::db_prepared_statements,
-               std::vector<std::pair<std::string, bool>>{{"true", true}, {"false", false}, {"1", true}, {"0", false}},
-               "true",
-               "false: unnamed statements (still pipelined) and the statement timeout enforced by the "
-               "service, for PgBouncer in transaction pooling mode"),
+        flag("DB_PREPARED_STATEMENTS", &Settings::db_prepared_statements, "true",
+             "false: unnamed statements, one Sync in flight per connection, and the statement timeout "
+             "enforced by the service, for PgBouncer in transaction pooling mode"),
         seconds("HEALTH_TIMEOUT", &Settings::health_timeout, true, 2,
                 "seconds /health waits for the database before answering 503"),
         whole("PASSWORD_HASH_THREADS", &Settings::hash_threads, 1, 64, 0, "threads that hash and verify passwords",
@@ -277,10 +282,8 @@ const std::vector<Declared>& declarations() {
         text("CORS_ORIGINS", &Settings::cors_origins, "",
              "origins (scheme://host[:port]) a browser may call the API from, comma-separated, or *; empty: CORS off",
              "origins, or *, or empty"),
-        choice("CORS_ALLOW_CREDENTIALS", &Settings::cors_allow_credentials,
-               std::vector<std::pair<std::string, bool>>{{"true", true}, {"false", false}, {"1", true}, {"0", false}},
-               "false",
-               "whether those origins may send credentials (cookies, Authorization with credentials: 'include')"),
+        flag("CORS_ALLOW_CREDENTIALS", &Settings::cors_allow_credentials, "false",
+             "whether those origins may send credentials (cookies, Authorization with credentials: 'include')"),
         whole("CORS_MAX_AGE", &Settings::cors_max_age, 0, 86400, 600, "seconds a browser may cache a preflight answer"),
         text("CORS_ALLOW_METHODS", &Settings::cors_allow_methods, "GET, POST, PUT, PATCH, DELETE",
              "methods a preflight allows, comma-separated, or *", "methods, or *"),
@@ -289,9 +292,7 @@ const std::vector<Declared>& declarations() {
         text("CORS_EXPOSE_HEADERS", &Settings::cors_expose_headers,
              "X-Request-ID, Retry-After, RateLimit, RateLimit-Policy", "response headers the calling page may read",
              "header names"),
-        choice("METRICS_ENABLED", &Settings::metrics_enabled,
-               std::vector<std::pair<std::string, bool>>{{"true", true}, {"false", false}, {"1", true}, {"0", false}},
-               "true", "whether Prometheus metrics are served at /metrics"),
+        flag("METRICS_ENABLED", &Settings::metrics_enabled, "true", "whether Prometheus metrics are served at /metrics"),
         whole("METRICS_PORT", &Settings::metrics_port, 0, 65535, 0,
               "a port of its own for /metrics (on HOST), so that it is not public; 0: on PORT with the API"),
         text("OPENAPI_URL", &Settings::openapi_url, "/openapi.json",

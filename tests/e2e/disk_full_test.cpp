@@ -18,18 +18,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::optional<e2e::RawResponse> send_one(int port, const std::string& method,
-                                         const std::string& target, const std::string& headers = "",
-                                         const std::string& body = "") {
-    e2e::Connection c(port);
-    const std::string length = body.empty() && method == "GET"
-                                   ? ""
-                                   : "Content-Length: " + std::to_string(body.size()) + "\r\n";
-    if (!c.send(method + " " + target + " HTTP/1.1\r\nHost: t\r\n" + headers + length + "\r\n" +
-                body))
-        return std::nullopt;
-    return c.read_response(10s);
-}
+using e2e::exchange;
 
 // A small tmpfs at `dir` while it lives.
 class SmallDisk {
@@ -69,20 +58,20 @@ TEST(SqliteDiskFull, WritesAre503ReadsGoOnNothingIsCorruptedAndWritesComeBack) {
     const int port = server->port();
     const std::string json = "Content-Type: application/json\r\n";
 
-    ASSERT_EQ(send_one(port, "POST", "/auth/register", json,
-                       R"({"email":"d@example.com","password":"secret123"})")
+    ASSERT_EQ(exchange(port, "POST", "/auth/register",
+                       R"({"email":"d@example.com","password":"secret123"})", json)
                   ->status,
               201);
     const auto login =
-        send_one(port, "POST", "/auth/token", "Content-Type: application/x-www-form-urlencoded\r\n",
-                 "username=d@example.com&password=secret123");
+        exchange(port, "POST", "/auth/token", "username=d@example.com&password=secret123",
+                 "Content-Type: application/x-www-form-urlencoded\r\n");
     ASSERT_TRUE(login && login->status == 200);
     const std::string bearer =
         "Authorization: Bearer " +
         std::string(boost::json::parse(login->body).at("access_token").as_string()) + "\r\n";
     const std::string item =
         R"({"title":"on a small disk","description":")" + std::string(2000, 'x') + R"("})";
-    const auto first = send_one(port, "POST", "/items/", json + bearer, item);
+    const auto first = exchange(port, "POST", "/items/", item, json + bearer);
     ASSERT_TRUE(first && first->status == 201);
     const auto id = boost::json::parse(first->body).at("id").as_int64();
     int acknowledged = 1;
@@ -91,7 +80,7 @@ TEST(SqliteDiskFull, WritesAre503ReadsGoOnNothingIsCorruptedAndWritesComeBack) {
     // SQLite may still have room in pages it holds; the disk is full soon after.
     std::optional<e2e::RawResponse> refused;
     for (int i = 0; i < 2000 && !refused; ++i) {
-        auto r = send_one(port, "POST", "/items/", json + bearer, item);
+        auto r = exchange(port, "POST", "/items/", item, json + bearer);
         ASSERT_TRUE(r) << "no answer to a write on a full disk";
         if (r->status == 201)
             ++acknowledged;
@@ -103,16 +92,16 @@ TEST(SqliteDiskFull, WritesAre503ReadsGoOnNothingIsCorruptedAndWritesComeBack) {
     EXPECT_EQ(refused->body, R"({"detail":"Service Unavailable"})");
     EXPECT_TRUE(refused->headers.count("retry-after"));
     for (int i = 0; i < 3; ++i) {  // the writes keep failing cleanly; the reads go on
-        EXPECT_EQ(send_one(port, "POST", "/items/", json + bearer, item)->status, 503);
-        const auto read = send_one(port, "GET", "/items/" + std::to_string(id), bearer);
+        EXPECT_EQ(exchange(port, "POST", "/items/", item, json + bearer)->status, 503);
+        const auto read = exchange(port, "GET", "/items/" + std::to_string(id), {}, bearer);
         ASSERT_TRUE(read);
         EXPECT_EQ(read->status, 200);
-        EXPECT_EQ(send_one(port, "GET", "/items/?limit=5", bearer)->status, 200);
-        EXPECT_EQ(send_one(port, "GET", "/health")->status, 200);
+        EXPECT_EQ(exchange(port, "GET", "/items/?limit=5", {}, bearer)->status, 200);
+        EXPECT_EQ(exchange(port, "GET", "/health")->status, 200);
     }
 
     std::filesystem::remove(dir + "/filler");
-    const auto again = send_one(port, "POST", "/items/", json + bearer, item);
+    const auto again = exchange(port, "POST", "/items/", item, json + bearer);
     ASSERT_TRUE(again);
     EXPECT_EQ(again->status, 201) << again->body;
     acknowledged += again->status == 201;

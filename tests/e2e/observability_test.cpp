@@ -24,13 +24,7 @@ using e2e::Connection;
 // One request on a connection of its own; the answer (status 0 if there was none).
 e2e::RawResponse exchange(int port, const std::string& method, const std::string& target,
                           const std::string& body = {}, const std::string& headers = {}) {
-    Connection c(port);
-    std::string raw = method + " " + target + " HTTP/1.1\r\nHost: t\r\n" + headers;
-    if (!body.empty()) raw += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-    raw += "\r\n" + body;
-    if (!c.send(raw)) return {};
-    auto r = c.read_response();
-    return r ? *r : e2e::RawResponse{};
+    return e2e::exchange(port, method, target, body, headers, std::chrono::seconds(5)).value_or(e2e::RawResponse{});
 }
 
 const std::string kJson = "Content-Type: application/json\r\n";
@@ -48,18 +42,7 @@ std::pair<int, std::string> promtool_check(const std::string& text) {
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, said.str()};
 }
 
-// A loopback port nobody listens on right now.
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
+using e2e::free_port;
 
 // The value of one sample ("name{labels}") in an exposition; -1 if absent.
 double sample(const std::string& text, const std::string& series) {
@@ -259,8 +242,7 @@ TEST_P(Observed, SigtermUnderLoadLosesNoRequestAndNoAcknowledgedWrite) {
     const std::string bearer = bearer_of("w@example.com");
     ASSERT_FALSE(bearer.empty());
     const std::string body = R"({"title":"under load"})";
-    const std::string request = "POST /items/ HTTP/1.1\r\nHost: t\r\n" + kJson + bearer +
-                                "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    const std::string request = e2e::request_text("POST", "/items/", body, kJson + bearer);
 
     std::atomic<int> acknowledged{0}, unanswered{0}, other{0}, closes{0};
     std::vector<std::thread> writers;
@@ -307,15 +289,14 @@ TEST_P(Observed, ConcurrentReadsAndWritesEachGetTheirOwnAnswer) {
     const std::string bearer = bearer_of("c@example.com");
     ASSERT_FALSE(bearer.empty());
     const std::string body = R"({"title":"mine"})";
-    const std::string create = "POST /items/ HTTP/1.1\r\nHost: t\r\n" + kJson + bearer +
-                               "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    const std::string create = e2e::request_text("POST", "/items/", body, kJson + bearer);
     Connection first(port());
     ASSERT_TRUE(first.send(create));
     const auto created = first.read_response(10s);
     ASSERT_TRUE(created && created->status == 201);
     const auto id = boost::json::parse(created->body).at("id").as_int64();
-    const std::string get_item = "GET /items/" + std::to_string(id) + " HTTP/1.1\r\nHost: t\r\n" + bearer + "\r\n";
-    const std::string get_me = "GET /users/me HTTP/1.1\r\nHost: t\r\n" + bearer + "\r\n";
+    const std::string get_item = e2e::request_text("GET", "/items/" + std::to_string(id), {}, bearer);
+    const std::string get_me = e2e::request_text("GET", "/users/me", {}, bearer);
 
     std::atomic<int> right{0}, wrong{0};
     std::atomic<bool> stop{false};

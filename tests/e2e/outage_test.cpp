@@ -69,22 +69,17 @@ TEST(PostgresOutage, UnderWritersEveryAnswerIs201Or503AndEveryAcknowledgedWriteI
     testing_support::FreshDatabase fresh("postgres");
     e2e::Server server({{"DATABASE_URL", fresh.url()}, {"DB_POOL_TIMEOUT", "1"}});
     const auto json = std::string("Content-Type: application/json\r\n");
-    auto post = [](int port, const std::string& target, const std::string& headers, const std::string& body) {
-        e2e::Connection c(port);
-        c.send("POST " + target + " HTTP/1.1\r\nHost: t\r\n" + headers + "Content-Length: " +
-               std::to_string(body.size()) + "\r\n\r\n" + body);
-        return c.read_response(10s);
-    };
-    ASSERT_EQ(post(server.port(), "/auth/register", json, R"({"email":"o@example.com","password":"secret123"})")->status,
-              201);
-    const auto login = post(server.port(), "/auth/token", "Content-Type: application/x-www-form-urlencoded\r\n",
-                            "username=o@example.com&password=secret123");
+    ASSERT_EQ(
+        e2e::exchange(server.port(), "POST", "/auth/register", R"({"email":"o@example.com","password":"secret123"})", json)
+            ->status,
+        201);
+    const auto login = e2e::exchange(server.port(), "POST", "/auth/token", "username=o@example.com&password=secret123",
+                                     "Content-Type: application/x-www-form-urlencoded\r\n");
     ASSERT_TRUE(login && login->status == 200);
     const std::string bearer =
         "Authorization: Bearer " + std::string(boost::json::parse(login->body).at("access_token").as_string()) + "\r\n";
     const std::string body = R"({"title":"during an outage"})";
-    const std::string request = "POST /items/ HTTP/1.1\r\nHost: t\r\n" + json + bearer +
-                                "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    const std::string request = e2e::request_text("POST", "/items/", body, json + bearer);
 
     std::mutex mutex;
     std::vector<std::int64_t> acknowledged;

@@ -192,4 +192,37 @@ Server::Server(std::map<std::string, std::string> env) : folder_(temp_folder()) 
     port_ = std::stoi(out.substr(at + 7));
 }
 
+int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+std::string request_text(const std::string& method, const std::string& target, const std::string& body,
+                         const std::string& headers) {
+    std::string raw = method + " " + target + " HTTP/1.1\r\nHost: t\r\n" + headers;
+    if (!body.empty()) raw += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    raw += "\r\n";
+    raw += body;
+    return raw;
+}
+
+std::optional<RawResponse> exchange(int port, const std::string& method, const std::string& target,
+                                    const std::string& body, const std::string& headers,
+                                    std::chrono::milliseconds timeout) {
+    try {
+        Connection c(port);
+        if (!c.send(request_text(method, target, body, headers))) return std::nullopt;
+        return c.read_response(timeout);
+    } catch (const std::runtime_error&) {  // nobody listens
+        return std::nullopt;
+    }
+}
+
 }  // namespace e2e

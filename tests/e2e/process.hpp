@@ -39,6 +39,9 @@ private:
 // A fresh empty folder under the test's temporary directory.
 std::string temp_folder();
 
+// A loopback port nobody listens on right now.
+int free_port();
+
 struct RawResponse {
     int status = 0;
     std::map<std::string, std::string> headers;  // lower-case names
@@ -76,5 +79,16 @@ private:
     std::unique_ptr<Process> process_;
     int port_ = 0;
 };
+
+// A request as bytes: `method target` with a Host, `headers` (whole lines, each ending in
+// CRLF), and `body` with its Content-Length when there is one.
+std::string request_text(const std::string& method, const std::string& target, const std::string& body = {},
+                         const std::string& headers = {});
+
+// One request on a connection of its own; nullopt if nobody listens on `port` or no whole
+// answer comes within `timeout`.
+std::optional<RawResponse> exchange(int port, const std::string& method, const std::string& target,
+                                    const std::string& body = {}, const std::string& headers = {},
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 }  // namespace e2e

@@ -5,9 +5,6 @@
 // acknowledged write; a replica killed with SIGKILL mid-run loses no acknowledged write.
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <boost/json.hpp>
@@ -26,17 +23,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t n = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
+using e2e::exchange;
+using e2e::free_port;
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path);
@@ -49,26 +37,6 @@ void replace_once(std::string& text, const std::string& from, const std::string&
     const auto at = text.find(from);
     ASSERT_NE(at, std::string::npos) << "deploy/nginx.conf has no '" << from << "'";
     text.replace(at, from.size(), to);
-}
-
-// One request on a new connection; nullopt if there is no answer (or nobody listens).
-std::optional<e2e::RawResponse> send_one(int port, const std::string& request) {
-    try {
-        e2e::Connection c(port);
-        if (!c.send(request)) return std::nullopt;
-        return c.read_response(10s);
-    } catch (const std::runtime_error&) {
-        return std::nullopt;
-    }
-}
-
-std::string request(const std::string& method, const std::string& target,
-                    const std::string& headers = "", const std::string& body = "") {
-    return method + " " + target + " HTTP/1.1\r\nHost: t\r\n" + headers +
-           (body.empty() && method == "GET"
-                ? ""
-                : "Content-Length: " + std::to_string(body.size()) + "\r\n") +
-           "\r\n" + body;
 }
 
 const std::string kJson = "Content-Type: application/json\r\n";
@@ -149,7 +117,7 @@ class Replicas : public ::testing::Test {
                 "daemon off; pid " + dir + "/nginx.pid; error_log " + dir + "/error.log;"},
             std::map<std::string, std::string>{}, dir);
         for (int i = 0; i < 100; ++i) {
-            const auto r = send_one(nginx_port, request("GET", "/health"));
+            const auto r = exchange(nginx_port, "GET", "/health");
             if (r && r->status == 200) return;
             std::this_thread::sleep_for(50ms);
         }
@@ -166,9 +134,10 @@ class Replicas : public ::testing::Test {
                 for (int n = 0; !stop; ++n) {
                     const std::string body =
                         R"({"title":"w)" + std::to_string(w) + "-" + std::to_string(n) + R"("})";
-                    const auto r = c->send(request("POST", "/items/", kJson + bearer, body))
-                                       ? c->read_response(10s)
-                                       : std::nullopt;
+                    const auto r =
+                        c->send(e2e::request_text("POST", "/items/", body, kJson + bearer))
+                            ? c->read_response(10s)
+                            : std::nullopt;
                     // nginx ends a client's keep-alive connection after keepalive_requests (1000)
                     if (!r ||
                         (r->headers.count("connection") && r->headers.at("connection") == "close"))
@@ -212,34 +181,31 @@ TEST_F(Replicas, StartTogetherServeThroughNginxAndRollWithoutLosingAWrite) {
     if (HasFatalFailure()) return;
 
     // The main flows, through nginx (round robin: each request may reach another replica).
-    const auto registered =
-        send_one(nginx_port, request("POST", "/auth/register", kJson,
-                                     R"({"email":"r@example.com","password":"secret123"})"));
+    const auto registered = exchange(nginx_port, "POST", "/auth/register",
+                                     R"({"email":"r@example.com","password":"secret123"})", kJson);
     ASSERT_TRUE(registered && registered->status == 201);
     const std::string form = "username=r@example.com&password=secret123";
-    const auto login =
-        send_one(nginx_port, request("POST", "/auth/token",
-                                     "Content-Type: application/x-www-form-urlencoded\r\n", form));
+    const auto login = exchange(nginx_port, "POST", "/auth/token", form,
+                                "Content-Type: application/x-www-form-urlencoded\r\n");
     ASSERT_TRUE(login && login->status == 200);
     const std::string token(boost::json::parse(login->body).at("access_token").as_string());
     const std::string bearer = "Authorization: Bearer " + token + "\r\n";
     const auto created =
-        send_one(nginx_port, request("POST", "/items/", kJson + bearer, R"({"title":"first"})"));
+        exchange(nginx_port, "POST", "/items/", R"({"title":"first"})", kJson + bearer);
     ASSERT_TRUE(created && created->status == 201);
     const auto id = boost::json::parse(created->body).at("id").as_int64();
     for (int k = 0; k < 3; ++k) {
-        const auto item =
-            send_one(nginx_port, request("GET", "/items/" + std::to_string(id), bearer));
+        const auto item = exchange(nginx_port, "GET", "/items/" + std::to_string(id), {}, bearer);
         ASSERT_TRUE(item && item->status == 200);
         EXPECT_NE(item->body.find("\"title\":\"first\""), std::string::npos);
-        const auto list = send_one(nginx_port, request("GET", "/items/", bearer));
+        const auto list = exchange(nginx_port, "GET", "/items/", {}, bearer);
         ASSERT_TRUE(list && list->status == 200);
         EXPECT_NE(list->body.find("\"title\":\"first\""), std::string::npos);
     }
     // The client's address comes through nginx's X-Forwarded-For; the token from one
     // replica is good on each of them.
     for (int port : ports) {
-        const auto me = send_one(port, request("GET", "/users/me", bearer));
+        const auto me = exchange(port, "GET", "/users/me", {}, bearer);
         ASSERT_TRUE(me && me->status == 200) << port;
         EXPECT_NE(me->body.find("\"email\":\"r@example.com\""), std::string::npos);
     }
