@@ -1,5 +1,8 @@
 #include "api/items_repository.hpp"
 
+#include <limits>
+#include <utility>
+
 namespace api::items {
 
 namespace {
@@ -35,9 +38,11 @@ constexpr const char* kCreate =
     "INSERT INTO items (title, description, owner_id) "
     "SELECT $1, $2, id FROM users WHERE id = CAST($3 AS BIGINT) AND is_active "
     "RETURNING id, title, description, owner_id";
+// One statement for both forms of paging: without `after`, $4 is the smallest id there is.
+// The index on (owner_id, id) makes `after` a range scan, however deep the page.
 constexpr db::Statement kList = db::reads(
-    "SELECT id, title, description, owner_id FROM items WHERE owner_id = CAST($1 AS BIGINT) "
-    "ORDER BY id LIMIT $2 OFFSET $3");
+    "SELECT id, title, description, owner_id FROM items "
+    "WHERE owner_id = CAST($1 AS BIGINT) AND id > CAST($4 AS BIGINT) ORDER BY id LIMIT $2 OFFSET $3");
 constexpr db::Statement kAll = db::reads(
     "SELECT id, title, description, owner_id FROM items WHERE owner_id = CAST($1 AS BIGINT) ORDER BY id");
 constexpr db::Statement kGet = db::reads(
@@ -57,9 +62,20 @@ core::Task<std::optional<ItemRead>> create(db::Database& db, UserId owner, const
     co_return first(co_await db.query(kCreate, std::move(params)));
 }
 
-core::Task<std::vector<ItemRead>> list(db::Database& db, UserId owner, std::int64_t skip, std::int64_t limit) {
-    db::Params params{owner.value, limit, skip};
-    co_return items_of(co_await db.query(kList, std::move(params)));
+core::Task<Page> list(db::Database& db, UserId owner, std::int64_t skip, std::int64_t limit,
+                      std::optional<std::int64_t> after) {
+    // One row more than the page, to know whether another page follows.
+    db::Params params{owner.value, limit + 1, skip, after.value_or(std::numeric_limits<std::int64_t>::min())};
+    // Not `Page page{items_of(co_await ...)}`: g++ 12 frees that member twice (a coroutine
+    // bug with co_await inside an aggregate's initializer, found by ASan).
+    auto rows = co_await db.query(kList, std::move(params));
+    Page page;
+    page.items = items_of(std::move(rows));
+    if (std::cmp_greater(page.items.size(), limit)) {
+        page.items.pop_back();
+        page.more = true;
+    }
+    co_return page;
 }
 
 core::Task<std::vector<ItemRead>> all_of(db::Database& db, UserId owner) {

@@ -15,8 +15,14 @@ namespace api::items {
 
 // Nothing (and nothing written) when the owner is gone or inactive.
 core::Task<std::optional<ItemRead>> create(db::Database& db, UserId owner, const ItemCreate& in);
-// The owner's items ordered by id.
-core::Task<std::vector<ItemRead>> list(db::Database& db, UserId owner, std::int64_t skip, std::int64_t limit);
+// A page of the owner's items ordered by id: those with an id greater than `after` (if
+// given), `skip` of them skipped, at most `limit`; `more` when items follow it.
+struct Page {
+    std::vector<ItemRead> items;
+    bool more = false;
+};
+core::Task<Page> list(db::Database& db, UserId owner, std::int64_t skip, std::int64_t limit,
+                      std::optional<std::int64_t> after);
 core::Task<std::vector<ItemRead>> all_of(db::Database& db, UserId owner);
 core::Task<std::optional<ItemRead>> get(db::Database& db, UserId owner, ItemId id);
 // Changes only the fields `in` carries, in one statement.

@@ -9,6 +9,7 @@ using core::Task;
 using http::Body;
 using http::Path;
 using http::Query;
+using http::WithHeaders;
 
 namespace {
 using ItemPath = Path<std::int64_t, "item_id">;
@@ -29,9 +30,23 @@ http::Routes items_routes() {
                     co_return std::move(*item);
                 });
 
-    routes.get("/", {.summary = "List Items"},
-               [](Query<Page> page, CurrentUser me, Db db) -> Task<std::vector<ItemRead>> {
-                   co_return co_await items::list(*db, me.id, page->skip->value, page->limit->value);
+    // Beyond the original: `after`, and a Link to the next page (RFC 8288) on every page
+    // that has one, in the `after` form, so that a client following it pages through
+    // any number of items at the cost of the first page.
+    routes.get("/",
+               {.summary = "List Items",
+                .headers = {{"Link", "The next page, when there is one (RFC 8288): </items/?limit=20&after=41>; rel=\"next\""}}},
+               [](Query<ItemsPage> page, CurrentUser me, Db db) -> Task<WithHeaders<std::vector<ItemRead>>> {
+                   const std::int64_t limit = page->limit->value;
+                   std::optional<std::int64_t> after;
+                   if (page->after) after = page->after->value;
+                   auto found = co_await items::list(*db, me.id, page->skip->value, limit, after);
+                   WithHeaders<std::vector<ItemRead>> out{std::move(found.items)};
+                   if (found.more) {
+                       out.headers.add("Link", "</items/?limit=" + std::to_string(limit) +
+                                                   "&after=" + std::to_string(out.value.back().id) + ">; rel=\"next\"");
+                   }
+                   co_return out;
                });
 
     routes.get("/{item_id}", {.summary = "Read Item", .responses = {not_found}},

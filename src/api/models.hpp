@@ -78,10 +78,13 @@ struct LoginForm {
 };
 BOOST_DESCRIBE_STRUCT(LoginForm, (), (username, password, grant_type, scope, client_id, client_secret))
 
-struct Page {
+// GET /items/'s query: the original's skip and limit, and beyond it `after` (keyset
+// paging: only the items with a greater id; skip then counts from there).
+struct ItemsPage {
     Maybe<Int<0>> skip{0};
     Maybe<Int<1, 100>> limit{20};
+    std::optional<Int<0>> after;
 };
-BOOST_DESCRIBE_STRUCT(Page, (), (skip, limit))
+BOOST_DESCRIBE_STRUCT(ItemsPage, (), (skip, limit, after))
 
 }  // namespace api

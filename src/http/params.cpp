@@ -191,6 +191,14 @@ boost::json::object error_body_schema(schema::Definitions& defs) {
 }
 }  // namespace
 
+boost::json::object document_headers(const std::vector<DocumentedResponse::Header>& headers, bool required) {
+    boost::json::object out;
+    for (const auto& h : headers)
+        out[h.name] = boost::json::object{
+            {"description", h.description}, {"required", required}, {"schema", boost::json::object{{"type", "string"}}}};
+    return out;
+}
+
 void add_response(boost::json::object& operation, schema::Definitions& defs, const DocumentedResponse& response,
                   bool replace) {
     auto& responses = operation["responses"];
@@ -205,20 +213,12 @@ void add_response(boost::json::object& operation, schema::Definitions& defs, con
             auto& headers = existing->as_object()["headers"];
             if (!headers.is_object()) headers = boost::json::object{};
             if (headers.as_object().contains(h.name)) continue;
-            headers.as_object()[h.name] = boost::json::object{
-                {"description", h.description}, {"required", false}, {"schema", boost::json::object{{"type", "string"}}}};
+            headers.as_object()[h.name] = document_headers({h}, false).at(h.name);
         }
         return;
     }
     boost::json::object documented{{"description", response.description}};
-    if (!response.headers.empty()) {
-        boost::json::object headers;
-        for (const auto& h : response.headers)
-            headers[h.name] = boost::json::object{{"description", h.description},
-                                                  {"required", true},
-                                                  {"schema", boost::json::object{{"type", "string"}}}};
-        documented["headers"] = std::move(headers);
-    }
+    if (!response.headers.empty()) documented["headers"] = document_headers(response.headers, true);
     auto schema = response.schema.empty() ? error_body_schema(defs) : response.schema;
     documented["content"] =
         boost::json::object{{"application/json", boost::json::object{{"schema", std::move(schema)}}}};

@@ -2,7 +2,7 @@
 // The typed parameters a route handler declares, as FastAPI's are:
 //
 //   Path<std::int64_t, "item_id">  a path parameter       -> loc ["path", "item_id"]
-//   Query<Page>                    the model's members from the query string -> ["query", ...]
+//   Query<ItemsPage>               the model's members from the query string -> ["query", ...]
 //   Body<ItemCreate>               the JSON body          -> ["body", ...]
 //   Form<LoginForm>                an urlencoded form     -> ["body", ...]
 //
@@ -55,6 +55,9 @@ struct DocumentedResponse {
     std::vector<Header> headers{};
     boost::json::object schema{};  // empty: the error body {"detail": string} (HTTPError)
 };
+
+// A response's "headers" object for the document: each a string, required or not.
+boost::json::object document_headers(const std::vector<DocumentedResponse::Header>& headers, bool required);
 
 // Adds `response` to operation["responses"]. Another one of the same status already there is
 // kept, with both descriptions, unless `replace` (a route's own declaration wins).

@@ -7,8 +7,9 @@
 //             [](Path<std::int64_t, "item_id"> id, CurrentUser user, Db db) -> Task<ItemRead>
 //             {...});
 //
-// A handler returns Task<Model> (encoded with the declared status), Task<void> (an empty
-// body with the declared status) or Task<Response> (sent as it is).
+// A handler returns Task<Model> (encoded with the declared status), Task<WithHeaders<Model>>
+// (the same, with headers of its own), Task<void> (an empty body with the declared status)
+// or Task<Response> (sent as it is).
 
 #include <algorithm>
 #include <boost/json/array.hpp>
@@ -33,6 +34,15 @@ struct RouteOptions {
     // What the handler itself can answer besides its success (404 ...), for the document;
     // what its parameters and dependencies can cause they document themselves.
     std::vector<DocumentedResponse> responses{};
+    // Headers the success response may carry (a WithHeaders result), for the document.
+    std::vector<DocumentedResponse::Header> headers{};
+};
+
+// A model to encode as the body, and headers to send with it (a Link to the next page).
+template <class T>
+struct WithHeaders {
+    T value;
+    Headers headers{};
 };
 
 namespace detail {
@@ -56,6 +66,18 @@ template <class T>
 struct task_value<core::Task<T>> {
     using type = T;
 };
+
+// The model a result encodes: T itself, or the T of WithHeaders<T>.
+template <class T>
+struct body_of {
+    using type = T;
+};
+template <class T>
+struct body_of<WithHeaders<T>> {
+    using type = T;
+};
+template <class T>
+inline constexpr bool is_with_headers = !std::is_same_v<typename body_of<T>::type, T>;
 
 template <class P>
 concept Dependency = requires(RequestContext& ctx) {
@@ -106,6 +128,11 @@ core::Task<Response> invoke(const F& fn, int status, RequestContext& ctx) {
     } else if constexpr (std::is_void_v<R>) {
         co_await std::move(task);
         co_return Response::empty(status);
+    } else if constexpr (is_with_headers<R>) {
+        R result = co_await std::move(task);
+        auto response = Response::json(status, schema::to_json(result.value));
+        for (const auto& [name, value] : result.headers) response.headers.add(name, value);
+        co_return response;
     } else {
         const R value = co_await std::move(task);
         co_return Response::json(status, schema::to_json(value));
@@ -114,10 +141,10 @@ core::Task<Response> invoke(const F& fn, int status, RequestContext& ctx) {
 
 template <class F>
 boost::json::object describe(const RouteInfo& info, const std::vector<DocumentedResponse>& declared,
-                             schema::Definitions& defs) {
+                             const std::vector<DocumentedResponse::Header>& headers, schema::Definitions& defs) {
     using Traits = handler_traits<F>;
     using Args = typename Traits::args;
-    using R = typename task_value<typename Traits::result>::type;
+    using R = typename body_of<typename task_value<typename Traits::result>::type>::type;
 
     boost::json::object op;
     if (!info.tags.empty()) {
@@ -142,6 +169,7 @@ boost::json::object describe(const RouteInfo& info, const std::vector<Documented
         ok["content"] =
             boost::json::object{{"application/json", boost::json::object{{"schema", schema::Codec<R>::schema(defs)}}}};
     }
+    if (!headers.empty()) ok["headers"] = document_headers(headers, false);
     if (op.contains("parameters") || op.contains("requestBody")) {
         add_response(
             op, defs,
@@ -204,8 +232,9 @@ class Routes {
         info.operation_id = operation_id(info.summary, info.path, info.method);
         info.tags = opts.tags.empty() ? tags_ : std::move(opts.tags);
         info.status = opts.status;
-        info.describe = [info_copy = info, declared = std::move(opts.responses)](schema::Definitions& defs) {
-            return detail::describe<F>(info_copy, declared, defs);
+        info.describe = [info_copy = info, declared = std::move(opts.responses),
+                         headers = std::move(opts.headers)](schema::Definitions& defs) {
+            return detail::describe<F>(info_copy, declared, headers, defs);
         };
         const int status = opts.status;
         routes_.push_back(Route{std::move(info), [fn = std::move(fn), status](RequestContext& ctx) {

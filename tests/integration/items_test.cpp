@@ -1,5 +1,8 @@
 // The five /items routes: the original's tests, every error, and the limits beyond it.
 
+#include <algorithm>
+#include <set>
+
 #include "api_support.hpp"
 
 namespace {
@@ -111,6 +114,129 @@ TEST_P(Items, LimitAndSkipOutOfRangeAre422) {
     }
 }
 
+// Beyond the original: keyset paging. `after` is an item id; the page has the items with a
+// greater id, and a Link (RFC 8288) to the next page when there is one.
+class Paging : public Items {
+protected:
+    // The target of a `Link: <target>; rel="next"` header, or "" when there is none.
+    static std::string next_of(const http::Response& r) {
+        const std::string* link = r.headers.find("Link");
+        if (!link) return "";
+        const std::string suffix = ">; rel=\"next\"";
+        EXPECT_TRUE(link->starts_with("<") && link->ends_with(suffix)) << *link;
+        return link->substr(1, link->size() - 1 - suffix.size());
+    }
+    static std::vector<std::int64_t> ids_of(const http::Response& r) {
+        std::vector<std::int64_t> ids;
+        const auto items = body(r);
+        for (const auto& item : items.as_array()) ids.push_back(item.at("id").as_int64());
+        return ids;
+    }
+    std::int64_t create_id(const std::string& title) {
+        const auto r = create(json::serialize(json::object{{"title", title}}));
+        EXPECT_EQ(r.status, 201);
+        return body(r).at("id").as_int64();
+    }
+};
+
+TEST_P(Paging, FollowingLinkVisitsEveryItemOnceInOrderAndTheLastPageHasNone) {
+    const auto other = user_token("other@example.com");
+    std::vector<std::int64_t> mine;
+    for (int i = 1; i <= 25; ++i) {
+        mine.push_back(create_id("mine " + std::to_string(i)));
+        client.post("/items/", R"({"title": "theirs"})", bearer(other));
+    }
+    auto first = client.get("/items/?limit=10", bearer(token));
+    ASSERT_EQ(first.status, 200);
+    EXPECT_EQ(*first.headers.find("Link"), "</items/?limit=10&after=" + std::to_string(mine[9]) + ">; rel=\"next\"");
+    std::vector<std::int64_t> seen = ids_of(first);
+    std::vector<std::size_t> sizes{seen.size()};
+    for (std::string next = next_of(first); !next.empty();) {
+        const auto page = client.get(next, bearer(token));
+        ASSERT_EQ(page.status, 200) << next;
+        const auto ids = ids_of(page);
+        seen.insert(seen.end(), ids.begin(), ids.end());
+        sizes.push_back(ids.size());
+        next = next_of(page);
+        ASSERT_LE(sizes.size(), 10u) << "the links do not end";
+    }
+    EXPECT_EQ(seen, mine);
+    EXPECT_EQ(sizes, (std::vector<std::size_t>{10, 10, 5}));
+}
+
+TEST_P(Paging, AFullLastPageHasNoLinkAndNeitherHasAnEmptyOne) {
+    std::vector<std::int64_t> mine;
+    for (int i = 1; i <= 20; ++i) mine.push_back(create_id("item " + std::to_string(i)));
+    const auto second = client.get("/items/?limit=10&after=" + std::to_string(mine[9]), bearer(token));
+    EXPECT_EQ(ids_of(second), std::vector<std::int64_t>(mine.begin() + 10, mine.end()));
+    EXPECT_EQ(second.headers.find("Link"), nullptr) << "nothing follows the 20th item";
+    EXPECT_NE(client.get("/items/?limit=19", bearer(token)).headers.find("Link"), nullptr);
+    EXPECT_EQ(client.get("/items/?limit=20", bearer(token)).headers.find("Link"), nullptr);
+    const auto beyond = client.get("/items/?after=" + std::to_string(mine.back()), bearer(token));
+    EXPECT_EQ(beyond.body, "[]");
+    EXPECT_EQ(beyond.headers.find("Link"), nullptr);
+    // Ids past PostgreSQL's 32-bit column find nothing rather than fail.
+    EXPECT_EQ(client.get("/items/?after=9223372036854775807", bearer(token)).body, "[]");
+}
+
+TEST_P(Paging, SkipCountsFromAfterAndAnotherUsersIdsAreFine) {
+    std::vector<std::int64_t> mine;
+    for (int i = 1; i <= 8; ++i) mine.push_back(create_id("item " + std::to_string(i)));
+    const auto r = client.get("/items/?after=" + std::to_string(mine[2]) + "&skip=2&limit=3", bearer(token));
+    EXPECT_EQ(ids_of(r), (std::vector<std::int64_t>{mine[5], mine[6], mine[7]}));
+    EXPECT_EQ(r.headers.find("Link"), nullptr);
+    // `after` need not be one of the user's items: it is only a bound.
+    const auto other = user_token("other@example.com");
+    const auto theirs = body(client.post("/items/", R"({"title": "theirs"})", bearer(other))).at("id").as_int64();
+    const auto mine_after = create_id("item 9");
+    EXPECT_EQ(ids_of(client.get("/items/?after=" + std::to_string(theirs), bearer(token))),
+              std::vector<std::int64_t>{mine_after});
+    EXPECT_EQ(client.get("/items/?after=0", bearer(token)).body, client.get("/items/", bearer(token)).body);
+}
+
+TEST_P(Paging, AfterOutOfRangeIs422) {
+    for (const auto& [query, type] : std::vector<std::pair<std::string, std::string>>{
+             {"after=-1", "greater_than_equal"}, {"after=ten", "int_parsing"}, {"after=", "int_parsing"}}) {
+        const auto r = client.get("/items/?" + query, bearer(token));
+        EXPECT_EQ(r.status, 422) << query;
+        EXPECT_EQ(body(r).at("detail").at(0).at("loc"), (json::array{"query", "after"})) << query;
+        EXPECT_EQ(body(r).at("detail").at(0).at("type"), json::value(type)) << query;
+    }
+}
+
+// Items added and deleted while a client pages: every item that is there from the first
+// page to the last is seen exactly once, in order; none is seen twice; one deleted ahead
+// of the client is not seen; one added meanwhile (a greater id: ahead) is.
+TEST_P(Paging, WhileItemsAreAddedAndDeletedEveryLastingItemIsSeenOnce) {
+    std::vector<std::int64_t> mine;
+    for (int i = 1; i <= 30; ++i) mine.push_back(create_id("item " + std::to_string(i)));
+    std::set<std::int64_t> deleted, added;
+    std::vector<std::int64_t> seen;
+    std::string next = "/items/?limit=7";
+    for (int round = 0; !next.empty(); ++round) {
+        const auto page = client.get(next, bearer(token));
+        ASSERT_EQ(page.status, 200);
+        for (auto id : ids_of(page)) seen.push_back(id);
+        next = next_of(page);
+        // Between pages: delete the next item ahead of the client; add one, three times.
+        const std::int64_t position = seen.back();
+        for (auto id : mine) {
+            if (id > position && !deleted.contains(id)) {
+                ASSERT_EQ(client.del("/items/" + std::to_string(id), bearer(token)).status, 204);
+                deleted.insert(id);
+                break;
+            }
+        }
+        if (round < 3) added.insert(create_id("added " + std::to_string(round)));
+        ASSERT_LE(round, 20) << "the links do not end";
+    }
+    EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+    EXPECT_EQ(std::set<std::int64_t>(seen.begin(), seen.end()).size(), seen.size()) << "an item seen twice";
+    for (auto id : mine) EXPECT_EQ(std::count(seen.begin(), seen.end(), id), deleted.contains(id) ? 0 : 1) << id;
+    for (auto id : added) EXPECT_EQ(std::count(seen.begin(), seen.end(), id), 1) << "added ahead: " << id;
+    EXPECT_FALSE(deleted.empty());
+}
+
 TEST_P(Items, TitleAndDescriptionLengthsAreChecked) {
     EXPECT_EQ(create(R"({"title": ""})").status, 422);
     EXPECT_EQ(create(R"({"title": ")" + std::string(256, 't') + "\"}").status, 422);
@@ -167,6 +293,8 @@ TEST_P(Items, EveryRouteNeedsAToken) {
 // Gone or inactive users: current_user_test.cpp, for every protected route.
 
 INSTANTIATE_TEST_SUITE_P(Backends, Items, ::testing::ValuesIn(testing_support::backends()),
+                         testing_support::backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, Paging, ::testing::ValuesIn(testing_support::backends()),
                          testing_support::backend_name);
 
 }  // namespace

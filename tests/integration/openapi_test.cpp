@@ -47,11 +47,22 @@ TEST(OpenApi, EveryOperationOfTheOriginalIsHereUnderTheSameNames) {
             EXPECT_EQ(op.if_contains("security") ? op.at("security") : json::value(),
                       theirs.as_object().if_contains("security") ? theirs.at("security") : json::value())
                 << where;
+            // The original's parameters, in its order; any of ours beyond them (GET /items/'s
+            // `after`) come after and are optional, so that its clients' calls stay valid.
             std::vector<std::pair<json::value, json::value>> theirs_params, my_params;
             if (const auto* p = theirs.as_object().if_contains("parameters"))
                 for (const auto& x : p->as_array()) theirs_params.emplace_back(x.at("name"), x.at("in"));
-            if (const auto* p = op.if_contains("parameters"))
-                for (const auto& x : p->as_array()) my_params.emplace_back(x.at("name"), x.at("in"));
+            if (const auto* p = op.if_contains("parameters")) {
+                for (const auto& x : p->as_array()) {
+                    if (my_params.size() >= theirs_params.size()) {
+                        const auto* required = x.as_object().if_contains("required");
+                        EXPECT_TRUE(!required || *required == false) << where << " " << x.at("name");
+                    }
+                    my_params.emplace_back(x.at("name"), x.at("in"));
+                }
+            }
+            ASSERT_GE(my_params.size(), theirs_params.size()) << where;
+            my_params.resize(theirs_params.size());
             EXPECT_EQ(my_params, theirs_params) << where;
             // The request body: its content type and its schema's name.
             if (const auto* body = theirs.as_object().if_contains("requestBody")) {
@@ -104,6 +115,24 @@ TEST_P(OpenApiServed, TheServedDocumentIsTheRouteTable) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, OpenApiServed, ::testing::ValuesIn(testing_support::backends()),
                          testing_support::backend_name);
+
+// Beyond the original, documented: GET /items/'s `after` and the Link header of its pages.
+TEST(OpenApi, TheItemListDocumentsAfterAndItsLinkHeader) {
+    const auto ours = our_document();
+    const auto& op = ours.at("paths").at("/items/").at("get").as_object();
+    const json::value* after = nullptr;
+    for (const auto& p : op.at("parameters").as_array())
+        if (p.at("name") == "after") after = &p;
+    ASSERT_NE(after, nullptr);
+    EXPECT_EQ(after->at("in"), "query");
+    EXPECT_EQ(after->at("required"), false);
+    EXPECT_EQ(after->at("schema").at("anyOf").at(0).at("minimum"), 0);
+    const auto& link = op.at("responses").at("200").at("headers").at("Link");
+    EXPECT_EQ(link.at("required"), false);
+    EXPECT_EQ(link.at("schema").at("type"), "string");
+    EXPECT_NE(std::string(link.at("description").as_string()).find("rel=\"next\""), std::string::npos);
+    EXPECT_TRUE(op.at("responses").at("200").at("content").at("application/json").at("schema").as_object().contains("items"));
+}
 
 TEST(OpenApi, AnEmptyOpenapiUrlServesNoDocument) {
     testing_support::FreshDatabase fresh("sqlite");
