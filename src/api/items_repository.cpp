@@ -43,8 +43,6 @@ constexpr const char* kCreate =
 constexpr db::Statement kList = db::reads(
     "SELECT id, title, description, owner_id FROM items "
     "WHERE owner_id = CAST($1 AS BIGINT) AND id > CAST($4 AS BIGINT) ORDER BY id LIMIT $2 OFFSET $3");
-constexpr db::Statement kAll = db::reads(
-    "SELECT id, title, description, owner_id FROM items WHERE owner_id = CAST($1 AS BIGINT) ORDER BY id");
 constexpr db::Statement kGet = db::reads(
     "SELECT id, title, description, owner_id FROM items "
     "WHERE id = CAST($1 AS BIGINT) AND owner_id = CAST($2 AS BIGINT)");
@@ -76,11 +74,6 @@ core::Task<Page> list(db::Database& db, UserId owner, std::int64_t skip, std::in
         page.more = true;
     }
     co_return page;
-}
-
-core::Task<std::vector<ItemRead>> all_of(db::Database& db, UserId owner) {
-    db::Params params{owner.value};
-    co_return items_of(co_await db.query(kAll, std::move(params)));
 }
 
 core::Task<std::optional<ItemRead>> get(db::Database& db, UserId owner, ItemId id) {

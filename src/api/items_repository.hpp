@@ -23,7 +23,6 @@ struct Page {
 };
 core::Task<Page> list(db::Database& db, UserId owner, std::int64_t skip, std::int64_t limit,
                       std::optional<std::int64_t> after);
-core::Task<std::vector<ItemRead>> all_of(db::Database& db, UserId owner);
 core::Task<std::optional<ItemRead>> get(db::Database& db, UserId owner, ItemId id);
 // Changes only the fields `in` carries, in one statement.
 core::Task<std::optional<ItemRead>> update(db::Database& db, UserId owner, ItemId id, const ItemUpdate& in);

@@ -5,6 +5,7 @@
 #include <boost/beast/http/error.hpp>
 
 #include "core/asio_op.hpp"
+#include "core/log.hpp"
 #include "http/app.hpp"
 #include "http/wire.hpp"
 
@@ -21,13 +22,48 @@ bool is_disconnect(const beast::error_code& ec) {
            ec == asio::error::broken_pipe || ec == bhttp::error::partial_message;
 }
 
-core::Task<void> write_response(Connection& conn, Response res, unsigned version, bool keep_alive,
-                                std::chrono::seconds timeout, beast::error_code& ec) {
-    render_response(conn.out, res, version, keep_alive);
+namespace {
+
+core::Task<void> write_out(Connection& conn, std::chrono::seconds timeout, beast::error_code& ec) {
     conn.expires_after(timeout);
     auto [err, n] = co_await async_op(
         [&](auto cb) { asio::async_write(conn.socket, asio::buffer(conn.out), std::move(cb)); });
     ec = err;
+}
+
+// The rest of a streamed body, a piece at a time: each written (within `timeout`) before
+// the next is asked for.
+core::Task<void> write_rest(Connection& conn, BodyStream& stream, unsigned version, std::chrono::seconds timeout,
+                            beast::error_code& ec) {
+    std::string piece;
+    for (bool more = true; more && !ec;) {
+        piece.clear();
+        try {
+            more = co_await stream.next(piece);
+        } catch (const std::exception& e) {
+            // Reset, not closed: with HTTP/1.0 an orderly close would end the body as if whole.
+            core::log::error("streamed answer failed; connection reset", {{"error", e.what()}});
+            beast::error_code ignored;  // the socket goes anyway
+            conn.socket.set_option(asio::socket_base::linger(true, 0), ignored);
+            conn.socket.close(ignored);
+            ec = asio::error::connection_aborted;
+            co_return;
+        }
+        conn.out.clear();
+        render_piece(conn.out, piece, version, !more);
+        co_await write_out(conn, timeout, ec);
+    }
+    // A long answer's pieces grew the buffer: not kept for the connection's next answers.
+    if (conn.out.capacity() > 64 * 1024) std::string().swap(conn.out);
+}
+
+}  // namespace
+
+core::Task<void> write_response(Connection& conn, Response res, unsigned version, bool keep_alive,
+                                std::chrono::seconds timeout, beast::error_code& ec) {
+    render_response(conn.out, res, version, keep_alive);
+    co_await write_out(conn, timeout, ec);
+    if (res.stream && !ec) co_await write_rest(conn, *res.stream, version, timeout, ec);
 }
 
 core::Task<void> reject(Connection& conn, const Parser& parser, int status, std::string_view detail,

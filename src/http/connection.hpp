@@ -36,7 +36,8 @@ struct Connection {
 // The peer left (or its connection was closed for a timeout): nothing to log.
 bool is_disconnect(const boost::beast::error_code& ec);
 
-// Writes `res` within `timeout`; `ec` says how it went.
+// Writes `res`, each write within `timeout`; `ec` says how it went (a streamed body that
+// failed: the connection is reset, and `ec` set).
 core::Task<void> write_response(Connection& conn, Response res, unsigned version, bool keep_alive,
                                 std::chrono::seconds timeout, boost::beast::error_code& ec);
 

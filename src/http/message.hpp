@@ -2,10 +2,16 @@
 // HTTP messages as the application sees them: plain values, no Beast types, so the
 // headers every route includes stay light. The server converts at the socket.
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+namespace core {
+template <class T>
+class Task;
+}
 
 namespace http {
 
@@ -37,10 +43,23 @@ struct Request {
     void set_target(std::string_view target);
 };
 
+// The rest of a body made while it is sent (a long list read from the database in
+// batches). The server sends Response::body first, then each piece next() appends to
+// `out`, as HTTP/1.1 chunks (HTTP/1.0: until the connection closes), and asks for the
+// next piece only once the last is written: a slow reader slows the producer, nothing
+// piles up. next() returns false with the last piece. If it throws, the connection is
+// reset: the client cannot take what it got for the whole answer.
+class BodyStream {
+public:
+    virtual ~BodyStream() = default;
+    virtual core::Task<bool> next(std::string& out) = 0;
+};
+
 struct Response {
     int status = 200;
     Headers headers;
-    std::string body;
+    std::string body;  // the whole body, or its first piece when `stream` is set
+    std::shared_ptr<BodyStream> stream;  // the rest of the body (then no Content-Length)
     // Header lines rendered once ("name: value\r\n" ...) that the server writes after
     // `headers`: a middleware's constant headers, without a string built per response.
     // The text must outlive the response (the App's middleware does).

@@ -8,8 +8,9 @@
 //             {...});
 //
 // A handler returns Task<Model> (encoded with the declared status), Task<WithHeaders<Model>>
-// (the same, with headers of its own), Task<void> (an empty body with the declared status)
-// or Task<Response> (sent as it is).
+// (the same, with headers of its own), Task<Encoded<Model>> (a response it made itself, a
+// streamed one, documented as the model), Task<void> (an empty body with the declared
+// status) or Task<Response> (sent as it is, undocumented).
 
 #include <algorithm>
 #include <boost/json/array.hpp>
@@ -45,6 +46,13 @@ struct WithHeaders {
     Headers headers{};
 };
 
+// A response the handler encoded itself as a T (streamed, for one); sent with the
+// route's status, and documented as a T.
+template <class T>
+struct Encoded {
+    Response response;
+};
+
 namespace detail {
 
 template <class F>
@@ -77,7 +85,15 @@ struct body_of<WithHeaders<T>> {
     using type = T;
 };
 template <class T>
-inline constexpr bool is_with_headers = !std::is_same_v<typename body_of<T>::type, T>;
+struct body_of<Encoded<T>> {
+    using type = T;
+};
+template <class T>
+struct is_encoded : std::false_type {};
+template <class T>
+struct is_encoded<Encoded<T>> : std::true_type {};
+template <class T>
+inline constexpr bool is_with_headers = !std::is_same_v<typename body_of<T>::type, T> && !is_encoded<T>::value;
 
 template <class P>
 concept Dependency = requires(RequestContext& ctx) {
@@ -128,6 +144,11 @@ core::Task<Response> invoke(const F& fn, int status, RequestContext& ctx) {
     } else if constexpr (std::is_void_v<R>) {
         co_await std::move(task);
         co_return Response::empty(status);
+    } else if constexpr (is_encoded<R>::value) {
+        R result = co_await std::move(task);
+        Response response = std::move(result.response);
+        response.status = status;
+        co_return response;
     } else if constexpr (is_with_headers<R>) {
         R result = co_await std::move(task);
         auto response = Response::json(status, schema::to_json(result.value));

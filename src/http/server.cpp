@@ -202,7 +202,8 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
         req.remote_address = peer;
         Response res = co_await w.server.app.handle(req, w.state.get());
 
-        const bool keep_alive = client_keep_alive && !w.draining;
+        // A streamed answer to HTTP/1.0 ends with the connection (it has no chunks).
+        const bool keep_alive = client_keep_alive && !w.draining && !(res.stream && version == 10);
         beast::error_code wec;
         co_await write_response(conn, std::move(res), version, keep_alive, opt.header_timeout, wec);
         if (wec || !keep_alive) break;

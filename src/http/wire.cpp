@@ -89,6 +89,12 @@ void render_response(std::string& out, const Response& res, unsigned version, bo
     if (version == 10 && keep_alive) out += "Connection: keep-alive\r\n";
     if (version != 10 && !keep_alive) out += "Connection: close\r\n";
     const bool bodiless = res.status / 100 == 1 || res.status == 204 || res.status == 304;
+    if (!bodiless && res.stream) {
+        if (version != 10) out += "Transfer-Encoding: chunked\r\n";
+        out += "\r\n";
+        render_piece(out, res.body, version, false);
+        return;
+    }
     if (!bodiless) {
         out += "Content-Length: ";
         auto [len_end, len_ec] = std::to_chars(digits, digits + sizeof digits, res.body.size());
@@ -97,6 +103,22 @@ void render_response(std::string& out, const Response& res, unsigned version, bo
     }
     out += "\r\n";
     if (!bodiless) out += res.body;
+}
+
+void render_piece(std::string& out, std::string_view piece, unsigned version, bool last) {
+    if (version == 10) {
+        out += piece;
+        return;
+    }
+    if (!piece.empty()) {
+        char digits[16];
+        auto [end, ec] = std::to_chars(digits, digits + sizeof digits, piece.size(), 16);
+        out.append(digits, end);
+        out += "\r\n";
+        out += piece;
+        out += "\r\n";
+    }
+    if (last) out += "0\r\n\r\n";
 }
 
 }  // namespace http

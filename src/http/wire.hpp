@@ -30,6 +30,13 @@ Request to_request(bhttp::request<bhttp::string_body>&& msg);
 // and built a field list per response: 14k of the 39k instructions of a 404
 // (bench/callgrind). What it wrote is kept: Content-Length (none for 1xx, 204, 304),
 // "Connection: close" on HTTP/1.1 when not kept alive, "keep-alive" on HTTP/1.0 when kept.
+// A streamed response (Response::stream) has no Content-Length: on HTTP/1.1 it is chunked
+// and `body` is its first chunk; on HTTP/1.0 its end is the connection's (not kept alive).
 void render_response(std::string& out, const Response& res, unsigned version, bool keep_alive);
+
+// A piece of a streamed body as it goes on the wire, appended to `out`: an HTTP/1.1 chunk
+// (nothing for an empty piece, whose chunk would end the body), or the bytes as they are
+// on HTTP/1.0; `last` adds the end of a chunked body.
+void render_piece(std::string& out, std::string_view piece, unsigned version, bool last);
 
 }  // namespace http

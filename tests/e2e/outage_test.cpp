@@ -60,6 +60,47 @@ TEST(PostgresOutage, HealthIs503WhileTheDatabaseIsDownAndTheServiceRecoversWitho
     EXPECT_TRUE(server.process().wait(0ms) == std::nullopt) << "the service died";
 }
 
+// PostgreSQL stops while /users/me of a user with 200,000 items is on its way (the client
+// has read 200 KB and the service waits for it to read on): the connection is reset
+// without the last chunk, and what came is not a whole JSON document. (SQLite:
+// streaming_test.cpp.)
+TEST(PostgresOutage, MidStreamTheAnswerEndsWithAResetNotAWholeLookingDocument) {
+    if (!testing_support::have_postgres() || !std::getenv("ITEMS_TEST_PG_STOP"))
+        GTEST_SKIP() << "no PostgreSQL of the test command's: run the suite with ./dev test";
+    testing_support::FreshDatabase fresh("postgres");
+    e2e::Server server({{"DATABASE_URL", fresh.url()}, {"DB_POOL_TIMEOUT", "1"}});
+    ASSERT_EQ(e2e::exchange(server.port(), "POST", "/auth/register", R"({"email":"o@example.com","password":"secret123"})",
+                            "Content-Type: application/json\r\n")
+                  ->status,
+              201);
+    const auto login = e2e::exchange(server.port(), "POST", "/auth/token", "username=o@example.com&password=secret123",
+                                     "Content-Type: application/x-www-form-urlencoded\r\n");
+    ASSERT_TRUE(login && login->status == 200);
+    e2e::run_sql(fresh.url(), {},
+                 "INSERT INTO items (title, owner_id) SELECT 'item ' || n, 1 FROM generate_series(1, 200000) AS g(n)");
+    e2e::SlowClient client(server.port());
+    ASSERT_TRUE(client.send(e2e::request_text(
+        "GET", "/users/me", {},
+        "Authorization: Bearer " + std::string(boost::json::parse(login->body).at("access_token").as_string()) + "\r\n")));
+    ASSERT_TRUE(client.read_until(200 * 1024));
+    ASSERT_EQ(pg_ctl("ITEMS_TEST_PG_STOP"), 0);
+    client.read_all();
+    const auto answer = client.parse();
+    EXPECT_TRUE(client.ended);
+    EXPECT_FALSE(answer.whole);
+    EXPECT_TRUE(client.reset);
+    boost::system::error_code ec;
+    boost::json::parse(answer.body, ec);
+    EXPECT_TRUE(ec) << "what came parses as a whole document";
+    ASSERT_EQ(pg_ctl("ITEMS_TEST_PG_START"), 0);
+    int status = 0;
+    for (int i = 0; i < 100 && status != 200; ++i) {
+        std::this_thread::sleep_for(200ms);
+        if (auto r = get(server.port(), "/health")) status = r->status;
+    }
+    EXPECT_EQ(status, 200) << "the service did not reconnect within 20 s";
+}
+
 // PostgreSQL stopped and started again while 8 clients write on keep-alive connections:
 // every request gets an answer, 201 or a 503 JSON with Retry-After (never a 500, never a
 // dropped connection); every write answered 201 is in the database; writes succeed again.

@@ -11,12 +11,18 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "../integration/support.hpp"
+#include "api/app.hpp"
+#include "core/run.hpp"
 
 extern char** environ;
 
@@ -223,6 +229,79 @@ std::optional<RawResponse> exchange(int port, const std::string& method, const s
     } catch (const std::runtime_error&) {  // nobody listens
         return std::nullopt;
     }
+}
+
+SlowClient::SlowClient(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    const int size = 8192;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);  // before connect: it sets the window
+    timeval timeout{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd_);
+        throw std::runtime_error("nobody listens on port " + std::to_string(port));
+    }
+}
+
+SlowClient::~SlowClient() { ::close(fd_); }
+
+bool SlowClient::send(const std::string& data) {
+    return ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
+}
+
+bool SlowClient::read_until(std::size_t bytes) {
+    char buf[16384];
+    // (The end of a chunked answer, seen without parsing all of it again at each read.)
+    while (raw.size() < bytes && !(raw.ends_with("\r\n0\r\n\r\n") && parse().whole)) {
+        const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n > 0) {
+            raw.append(buf, static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        reset = n < 0 && errno == ECONNRESET;
+        ended = true;
+        return false;
+    }
+    return true;
+}
+
+void SlowClient::read_all() {
+    while (read_until(raw.size() + (1 << 20)) && !parse().whole) {
+    }
+}
+
+SlowClient::Answer SlowClient::parse() const {
+    Answer a;
+    const auto end = raw.find("\r\n\r\n");
+    if (end == std::string::npos) return a;
+    a.head = raw.substr(0, end + 2);
+    std::size_t at = end + 4;
+    for (;;) {
+        const auto line_end = raw.find("\r\n", at);
+        if (line_end == std::string::npos) return a;
+        const std::size_t size = std::stoul(raw.substr(at, line_end - at), nullptr, 16);
+        if (size == 0) {
+            a.whole = raw.compare(line_end, 4, "\r\n\r\n") == 0;
+            return a;
+        }
+        if (raw.size() < line_end + 2 + size + 2) return a;
+        a.body.append(raw, line_end + 2, size);
+        at = line_end + 2 + size + 2;
+    }
+}
+
+void run_sql(const std::string& url, const std::map<std::string, std::string>& settings, const std::string& sql) {
+    config::Environment env(settings.begin(), settings.end());
+    boost::asio::io_context ioc;
+    auto connector = api::open_database(testing_support::settings_for(url, std::move(env)));
+    auto database = connector->open(ioc);
+    core::run_until_complete(ioc, [](db::Database& d, std::string text) -> core::Task<void> {
+        co_await d.query(text);
+    }(*database, sql));
 }
 
 }  // namespace e2e

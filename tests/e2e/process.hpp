@@ -91,4 +91,40 @@ std::optional<RawResponse> exchange(int port, const std::string& method, const s
                                     const std::string& body = {}, const std::string& headers = {},
                                     std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// A client that reads only when the test says, with a small receive buffer, so that the
+// server's writes wait for it; it understands chunked answers.
+class SlowClient {
+public:
+    explicit SlowClient(int port);
+    ~SlowClient();
+    SlowClient(const SlowClient&) = delete;
+    SlowClient& operator=(const SlowClient&) = delete;
+
+    bool send(const std::string& data);
+    // Reads until `raw` holds `bytes` or the answer is whole; false once the connection has
+    // ended (closed, reset, or silent for 5 s).
+    bool read_until(std::size_t bytes);
+    // Reads until the answer is whole or the connection ends.
+    void read_all();
+
+    struct Answer {
+        std::string head;    // the status line and headers
+        std::string body;    // the chunks' data, joined
+        bool whole = false;  // the last (empty) chunk came
+    };
+    // The chunked answer as far as it has come.
+    Answer parse() const;
+
+    std::string raw;
+    bool ended = false;
+    bool reset = false;  // it ended with a reset (ECONNRESET)
+
+private:
+    int fd_;
+};
+
+// Runs `sql` on the database at `url` through the service's own database layer, with the
+// service's `settings`: set-up, and changes behind a running service's back.
+void run_sql(const std::string& url, const std::map<std::string, std::string>& settings, const std::string& sql);
+
 }  // namespace e2e

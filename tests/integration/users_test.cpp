@@ -50,6 +50,44 @@ TEST_P(Users, MeShowsTheUserWithTheirItems) {
                       R"({"title":"two","description":"2","id":2,"owner_id":1}]})");
 }
 
+// More items than one batch: /users/me streams them (a batch at a time, read after the
+// last one sent). The document is the same, byte for byte, as the one built whole: the
+// user's fields and every item, as GET /items/ encodes them, in order.
+TEST_P(Users, MeWithManyItemsIsTheSameDocumentWhateverTheirNumber) {
+    const auto token = user_token("many@example.com");
+    const auto other = user_token("other@example.com");
+    client.post("/items/", R"({"title": "not mine"})", bearer(other));
+    // 999, 1000 and 1001 items: one batch, exactly one, and one item more (streamed).
+    // 2000 and 2500: the last batch full, and a part of one. Titles with what JSON escapes.
+    int count = 0;
+    for (const int total : {999, 1000, 1001, 2000, 2500}) {
+        sql("WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < " +
+            std::to_string(total - count) +
+            ") INSERT INTO items (title, description, owner_id) "
+            "SELECT 'item \"' || n || '\" é\\', CASE WHEN n % 3 = 0 THEN NULL ELSE 'line\nbreak' END, 1 FROM g");
+        count = total;
+        std::string expected = R"({"email":"many@example.com","id":1,"is_active":true,"items":[)";
+        std::string sep;
+        for (std::string next = "/items/?limit=100"; !next.empty();) {
+            const auto page = client.get(next, bearer(token));
+            ASSERT_EQ(page.status, 200);
+            ASSERT_GE(page.body.size(), 2u);
+            if (page.body != "[]") {
+                expected += sep + page.body.substr(1, page.body.size() - 2);
+                sep = ",";
+            }
+            const std::string* link = page.headers.find("Link");
+            next = link ? link->substr(1, link->find('>') - 1) : "";
+        }
+        expected += "]}";
+        const auto me = client.get("/users/me", bearer(token));
+        ASSERT_EQ(me.status, 200) << total;
+        EXPECT_EQ(me.body.size(), expected.size()) << total;
+        EXPECT_TRUE(me.body == expected) << total << " items: the documents differ";
+        EXPECT_EQ(body(me).at("items").as_array().size(), static_cast<std::size_t>(total));
+    }
+}
+
 TEST_P(Users, ReadUserById) {
     const auto token = user_token("a@example.com");
     register_user("b@example.com");

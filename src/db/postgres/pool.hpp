@@ -52,11 +52,13 @@ public:
     // `deadline`: the caller's own, if sooner than the pool's timeout.
     core::Task<std::shared_ptr<Connection>> acquire(bool exclusive, Clock::time_point deadline = Clock::time_point::max());
     // A connection to queue a single statement on if one is usable now, without waiting.
-    std::shared_ptr<Connection> try_acquire() const { return pick(); }
+    // A connection at once, or null (also while others wait for one: they go first).
+    std::shared_ptr<Connection> try_acquire() const { return waiters_.empty() ? pick() : nullptr; }
     void release_exclusive(Connection& conn);
-    // Something changed (a connection came up or freed): waiters look again.
+    // Something changed (a connection came up or freed): the first in line looks again
+    // (and, if it goes, wakes the next).
     void notify() {
-        for (auto* t : waiters_) t->cancel();
+        if (!waiters_.empty()) waiters_.front()->cancel();
     }
     // Checks the connections' deadlines every kWatchInterval while any statement or
     // connection attempt waits (one timer for the pool, not one per statement).
