@@ -55,11 +55,10 @@ public:
     // A connection at once, or null (also while others wait for one: they go first).
     std::shared_ptr<Connection> try_acquire() const { return waiters_.empty() ? pick() : nullptr; }
     void release_exclusive(Connection& conn);
-    // Something changed (a connection came up or freed): the first in line looks again
-    // (and, if it goes, wakes the next).
-    void notify() {
-        if (!waiters_.empty()) waiters_.front()->cancel();
-    }
+    // Something changed (a connection came up or freed): as many waiters as there is room
+    // for, first in line first, look again (at least the first, to learn of a connection
+    // that went down).
+    void notify();
     // Checks the connections' deadlines every kWatchInterval while any statement or
     // connection attempt waits (one timer for the pool, not one per statement).
     void watch();
@@ -72,7 +71,12 @@ private:
     std::string conninfo_;
     ConnectorOptions options_;
     std::vector<std::shared_ptr<Connection>> conns_;
-    std::list<asio::steady_timer*> waiters_;
+    struct Waiter {
+        asio::steady_timer* timer;
+        bool called = false;  // woken by notify(): may take a place, whatever its rank
+    };
+    std::list<Waiter> waiters_;
+    std::size_t called_ = 0;  // waiters woken by notify() that have not looked yet
     asio::steady_timer watchdog_{ioc_};
     bool watching_ = false;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
