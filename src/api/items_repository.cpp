@@ -43,6 +43,13 @@ constexpr const char* kCreate =
 constexpr db::Statement kList = db::reads(
     "SELECT id, title, description, owner_id FROM items "
     "WHERE owner_id = CAST($1 AS BIGINT) AND id > CAST($4 AS BIGINT) ORDER BY id LIMIT $2 OFFSET $3");
+// A batch of /users/me's items: the same read with its limit written in, no OFFSET. With
+// LIMIT $n OFFSET $m (kList) PostgreSQL's generic plan cost /users/me a third of its
+// throughput (bench/run `me`, 30,280 -> 19,890 requests/s).
+constexpr db::Statement kBatchAfter = db::reads(
+    "SELECT id, title, description, owner_id FROM items "
+    "WHERE owner_id = CAST($1 AS BIGINT) AND id > CAST($2 AS BIGINT) ORDER BY id LIMIT 1001");
+static_assert(kBatch + 1 == 1001, "kBatchAfter asks for one row more than a batch");
 constexpr db::Statement kGet = db::reads(
     "SELECT id, title, description, owner_id FROM items "
     "WHERE id = CAST($1 AS BIGINT) AND owner_id = CAST($2 AS BIGINT)");
@@ -70,6 +77,18 @@ core::Task<Page> list(db::Database& db, UserId owner, std::int64_t skip, std::in
     Page page;
     page.items = items_of(std::move(rows));
     if (std::cmp_greater(page.items.size(), limit)) {
+        page.items.pop_back();
+        page.more = true;
+    }
+    co_return page;
+}
+
+core::Task<Page> batch(db::Database& db, UserId owner, std::optional<std::int64_t> after) {
+    db::Params params{owner.value, after.value_or(std::numeric_limits<std::int64_t>::min())};
+    auto rows = co_await db.query(kBatchAfter, std::move(params));
+    Page page;
+    page.items = items_of(std::move(rows));
+    if (std::cmp_greater(page.items.size(), kBatch)) {
         page.items.pop_back();
         page.more = true;
     }

@@ -23,6 +23,9 @@ struct Page {
 };
 core::Task<Page> list(db::Database& db, UserId owner, std::int64_t skip, std::int64_t limit,
                       std::optional<std::int64_t> after);
+// The next kBatch of the owner's items after `after` (an id; nullopt: from the first).
+constexpr std::int64_t kBatch = 1000;
+core::Task<Page> batch(db::Database& db, UserId owner, std::optional<std::int64_t> after);
 core::Task<std::optional<ItemRead>> get(db::Database& db, UserId owner, ItemId id);
 // Changes only the fields `in` carries, in one statement.
 core::Task<std::optional<ItemRead>> update(db::Database& db, UserId owner, ItemId id, const ItemUpdate& in);

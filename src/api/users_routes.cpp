@@ -16,9 +16,6 @@ using http::Path;
 
 namespace {
 
-// /users/me's items are read and encoded this many at a time (~90 KB of JSON).
-constexpr std::int64_t kItemsPerPiece = 1000;
-
 // The rest of /users/me's items, read a batch at a time after the last one sent, and
 // encoded as the rest of the document, "]}" with the last. Each batch is a small read
 // (the (owner_id, id) index, as `after` pages): no statement holds a connection for the
@@ -29,7 +26,7 @@ public:
     ItemsAfter(db::Database& db, UserId owner, std::int64_t last) : db_(db), owner_(owner), last_(last) {}
 
     Task<bool> next(std::string& out) override {
-        auto batch = co_await items::list(db_, owner_, 0, kItemsPerPiece, last_);
+        auto batch = co_await items::batch(db_, owner_, last_);
         for (const auto& item : batch.items) {
             out += ',';
             schema::Codec<ItemRead>::write(out, item);
@@ -55,7 +52,7 @@ http::Routes users_routes() {
     routes.get("/me", {.summary = "Read Current User"},
                [](CurrentUser me, Db db) -> Task<http::Encoded<UserReadWithItems>> {
                    // (Awaited before the braces: g++ 12 mishandles co_await inside an aggregate initializer.)
-                   auto first = co_await items::list(*db, me.id, 0, kItemsPerPiece, std::nullopt);
+                   auto first = co_await items::batch(*db, me.id, std::nullopt);
                    const std::int64_t last = first.items.empty() ? 0 : first.items.back().id;
                    const UserReadWithItems user{std::move(me.email), me.id.value, me.is_active, std::move(first.items)};
                    auto response = http::Response::json(200, schema::to_json(user));
