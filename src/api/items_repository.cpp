@@ -20,6 +20,17 @@ std::vector<ItemRead> items_of(db::Result r) {
     return out;
 }
 
+// Up to `size` items, from rows asked for one more: if it came, another page follows.
+Page page_of(db::Result r, std::int64_t size) {
+    Page page;
+    page.items = items_of(std::move(r));
+    if (std::cmp_greater(page.items.size(), size)) {
+        page.items.pop_back();
+        page.more = true;
+    }
+    return page;
+}
+
 std::optional<ItemRead> first(db::Result r) {
     if (r.empty()) return std::nullopt;
     return item_of(r.rows.front());
@@ -71,28 +82,12 @@ core::Task<Page> list(db::Database& db, UserId owner, std::int64_t skip, std::in
                       std::optional<std::int64_t> after) {
     // One row more than the page, to know whether another page follows.
     db::Params params{owner.value, limit + 1, skip, after.value_or(std::numeric_limits<std::int64_t>::min())};
-    // Not `Page page{items_of(co_await ...)}`: g++ 12 frees that member twice (a coroutine
-    // bug with co_await inside an aggregate's initializer, found by ASan).
-    auto rows = co_await db.query(kList, std::move(params));
-    Page page;
-    page.items = items_of(std::move(rows));
-    if (std::cmp_greater(page.items.size(), limit)) {
-        page.items.pop_back();
-        page.more = true;
-    }
-    co_return page;
+    co_return page_of(co_await db.query(kList, std::move(params)), limit);
 }
 
 core::Task<Page> batch(db::Database& db, UserId owner, std::optional<std::int64_t> after) {
     db::Params params{owner.value, after.value_or(std::numeric_limits<std::int64_t>::min())};
-    auto rows = co_await db.query(kBatchAfter, std::move(params));
-    Page page;
-    page.items = items_of(std::move(rows));
-    if (std::cmp_greater(page.items.size(), kBatch)) {
-        page.items.pop_back();
-        page.more = true;
-    }
-    co_return page;
+    co_return page_of(co_await db.query(kBatchAfter, std::move(params)), kBatch);
 }
 
 core::Task<std::optional<ItemRead>> get(db::Database& db, UserId owner, ItemId id) {
