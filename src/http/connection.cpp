@@ -22,6 +22,28 @@ bool is_disconnect(const beast::error_code& ec) {
            ec == asio::error::broken_pipe || ec == bhttp::error::partial_message;
 }
 
+core::Task<void> StreamLane::enter() {
+    for (;;) {
+        if (!taken_ && std::chrono::steady_clock::now() >= free_at_) {
+            taken_ = true;
+            gate_.expires_at(std::chrono::steady_clock::time_point::max());  // the others wait for leave()
+            co_return;
+        }
+        // Woken when the lane frees (leave() cancels the wait) or its rest is over.
+        co_await core::async_wait_op([&](auto cb) { gate_.async_wait(std::move(cb)); });
+    }
+}
+
+void StreamLane::leave(std::chrono::steady_clock::duration took) {
+    taken_ = false;
+    free_at_ = std::chrono::steady_clock::now();
+    const std::uint64_t served = served_();
+    if (served != last_served_) busy_until_ = free_at_ + kBusyFor;
+    last_served_ = served;
+    if (free_at_ < busy_until_) free_at_ += kStreamRest * took;
+    gate_.expires_at(free_at_);
+}
+
 namespace {
 
 core::Task<void> write_out(Connection& conn, std::chrono::seconds timeout, beast::error_code& ec) {
@@ -34,13 +56,17 @@ core::Task<void> write_out(Connection& conn, std::chrono::seconds timeout, beast
 // The rest of a streamed body, a piece at a time: each written (within `timeout`) before
 // the next is asked for.
 core::Task<void> write_rest(Connection& conn, BodyStream& stream, unsigned version, std::chrono::seconds timeout,
-                            beast::error_code& ec) {
+                            StreamLane& lane, beast::error_code& ec) {
     std::string piece;
     for (bool more = true; more && !ec;) {
         piece.clear();
+        co_await lane.enter();
+        const auto start = std::chrono::steady_clock::now();
         try {
             more = co_await stream.next(piece);
+            lane.leave(std::chrono::steady_clock::now() - start);
         } catch (const std::exception& e) {
+            lane.leave(std::chrono::steady_clock::now() - start);
             // Reset, not closed: with HTTP/1.0 an orderly close would end the body as if whole.
             core::log::error("streamed answer failed; connection reset", {{"error", e.what()}});
             beast::error_code ignored;  // the socket goes anyway
@@ -60,14 +86,15 @@ core::Task<void> write_rest(Connection& conn, BodyStream& stream, unsigned versi
 }  // namespace
 
 core::Task<void> write_response(Connection& conn, Response res, unsigned version, bool keep_alive,
-                                std::chrono::seconds timeout, beast::error_code& ec) {
+                                std::chrono::seconds timeout, StreamLane& lane, beast::error_code& ec) {
     render_response(conn.out, res, version, keep_alive);
     co_await write_out(conn, timeout, ec);
-    if (res.stream && !ec) co_await write_rest(conn, *res.stream, version, timeout, ec);
+    if (res.stream && !ec) co_await write_rest(conn, *res.stream, version, timeout, lane, ec);
 }
 
 core::Task<void> reject(Connection& conn, const Parser& parser, int status, std::string_view detail,
-                        std::chrono::seconds timeout, App& app, WorkerState* state, const std::string& peer) {
+                        std::chrono::seconds timeout, App& app, WorkerState* state, StreamLane& lane,
+                        const std::string& peer) {
     Request req;  // as much of it as was read, for the middleware and the log line
     if (parser.is_header_done()) {
         req.method = std::string(parser.get().method_string());
@@ -77,7 +104,7 @@ core::Task<void> reject(Connection& conn, const Parser& parser, int status, std:
     req.remote_address = peer;
     Response res = co_await app.handle(req, state, Response::detail(status, detail));
     beast::error_code ec;
-    co_await write_response(conn, std::move(res), 11, false, timeout, ec);
+    co_await write_response(conn, std::move(res), 11, false, timeout, lane, ec);
 }
 
 core::Task<void> linger(Connection& conn) {

@@ -4,10 +4,13 @@
 // before closing. Private to http.
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -33,18 +36,55 @@ struct Connection {
     void expires_after(std::chrono::steady_clock::duration timeout) { deadline = std::chrono::steady_clock::now() + timeout; }
 };
 
+// The pieces of a loop's streamed answers (Response::stream) take turns: one at a time,
+// and while other requests are being served (on any loop: they share the cores), the lane
+// rests kStreamRest times as long as each piece took (its read and its encoding) before
+// the next. So answers that go on for seconds get at most a fifth of a busy loop, however
+// many there are, and the others keep the rest; with nothing else to serve, they go at
+// full speed. Measured with two clients fetching a /users/me of 400,000 items: another
+// user's GET /items/{id} kept about half its rate (p99 5-8 ms) with the pieces unpaced,
+// 0.8-1.0 of it (p99 3-4 ms) paced (bench/README.md, item_get_beside_big).
+class StreamLane {
+public:
+    static constexpr int kStreamRest = 4;
+    // Requests served since the last piece make the lane rest for this long: a piece taken
+    // without a pause (a loop serves what is ready in turn) must not look like quiet.
+    static constexpr std::chrono::milliseconds kBusyFor{100};
+
+    // `served`: how many requests the server has taken so far.
+    StreamLane(boost::asio::io_context& ioc, std::function<std::uint64_t()> served)
+        : gate_(ioc), served_(std::move(served)) {}
+
+    // Until it is this piece's turn.
+    core::Task<void> enter();
+    // The piece is made (in `took`): the next may follow after the rest.
+    void leave(std::chrono::steady_clock::duration took);
+    // When the next piece may start.
+    std::chrono::steady_clock::time_point free_at() const { return free_at_; }
+
+private:
+    boost::asio::steady_timer gate_;  // expires when the lane is free again
+    std::function<std::uint64_t()> served_;
+    std::uint64_t last_served_ = 0;  // served_() when the last piece was made
+    std::chrono::steady_clock::time_point busy_until_{};
+    bool taken_ = false;
+    std::chrono::steady_clock::time_point free_at_{};
+};
+
 // The peer left (or its connection was closed for a timeout): nothing to log.
 bool is_disconnect(const boost::beast::error_code& ec);
 
 // Writes `res`, each write within `timeout`; `ec` says how it went (a streamed body that
-// failed: the connection is reset, and `ec` set).
+// failed: the connection is reset, and `ec` set). A streamed body's pieces are made in
+// `lane`'s turns.
 core::Task<void> write_response(Connection& conn, Response res, unsigned version, bool keep_alive,
-                                std::chrono::seconds timeout, boost::beast::error_code& ec);
+                                std::chrono::seconds timeout, StreamLane& lane, boost::beast::error_code& ec);
 
 // Answers a request the App's routes never see (unreadable, too large) with `status`; the
 // answer still goes through the App's middleware (its log line, its headers).
 core::Task<void> reject(Connection& conn, const Parser& parser, int status, std::string_view detail,
-                        std::chrono::seconds timeout, App& app, WorkerState* state, const std::string& peer);
+                        std::chrono::seconds timeout, App& app, WorkerState* state, StreamLane& lane,
+                        const std::string& peer);
 
 // After answering early (413), read and discard what the client is still sending for
 // a moment before closing: closing with unread data makes the kernel send a reset,
