@@ -96,6 +96,7 @@ private:
 struct Statement {
     std::string_view sql;
     bool reads_only = false;
+    bool many_rows = false;  // db::bulk_reads
 
     constexpr Statement(const char* text) : sql(text) {}
     constexpr Statement(std::string_view text) : sql(text) {}
@@ -106,6 +107,15 @@ struct Statement {
 constexpr Statement reads(std::string_view sql) {
     Statement s(sql);
     s.reads_only = true;
+    return s;
+}
+
+// `db::bulk_reads("SELECT ...")`: a read that returns many rows (a streamed answer's next
+// batch). PostgreSQL runs it on a connection of its own where it can, so that the small
+// statements pipelined together do not wait behind it.
+constexpr Statement bulk_reads(std::string_view sql) {
+    Statement s = reads(sql);
+    s.many_rows = true;
     return s;
 }
 

@@ -39,14 +39,15 @@ struct Connection {
 // The pieces of a loop's streamed answers (Response::stream) take turns: one at a time,
 // and while other requests are being served (on any loop: they share the cores), the lane
 // rests kStreamRest times as long as each piece took (its read and its encoding) before
-// the next. So answers that go on for seconds get at most a fifth of a busy loop, however
-// many there are, and the others keep the rest; with nothing else to serve, they go at
-// full speed. Measured with two clients fetching a /users/me of 400,000 items: another
-// user's GET /items/{id} kept about half its rate (p99 5-8 ms) with the pieces unpaced,
-// 0.8-1.0 of it (p99 3-4 ms) paced (bench/README.md, item_get_beside_big).
+// the next. So answers that go on for seconds get about a seventh of a busy loop (a little
+// more in fact: writing a piece and the client's reading of it are not counted), however
+// many there are; with nothing else to serve, they go at full speed. Measured with two
+// clients fetching a /users/me of 400,000 items: another user's GET /items/{id} kept about
+// half its rate (p99 5-8 ms) with the pieces unpaced; 0.75-0.9 of it resting 4 times a
+// piece's time, 0.8-0.95 (p99 3-4 ms) resting 6 times (bench/README.md, item_get_beside_big).
 class StreamLane {
 public:
-    static constexpr int kStreamRest = 4;
+    static constexpr int kStreamRest = 6;
     // Requests served since the last piece make the lane rest for this long: a piece taken
     // without a pause (a loop serves what is ready in turn) must not look like quiet.
     static constexpr std::chrono::milliseconds kBusyFor{100};

@@ -146,6 +146,38 @@ TEST_F(Postgres, StatementTimeoutEndsALongStatementThroughPgBouncer) {
     statement_timeout_ends_a_long_statement("pgbouncer");
 }
 
+// A read of many rows (a streamed answer's next batch) goes on a connection of its own:
+// a small read sent after it is answered first, not queued behind it in the pipeline.
+TEST_F(Postgres, ABulkReadDoesNotHoldUpTheSmallReadsAfterIt) {
+    FreshDatabase fresh("postgres");
+    db::ConnectorOptions options;
+    options.size = 2;
+    auto connector = db::make_connector(testing_support::settings_for(fresh.url()).database, options);
+    boost::asio::io_context ioc;
+    auto database = connector->open(ioc);
+    for (int i = 0; i < 500 && connector->stats().open != 2; ++i) {
+        ioc.restart();
+        ioc.run_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(connector->stats().open, 2u) << "both connections up";
+
+    std::vector<std::string> done;  // in the order answered
+    const auto run = [&](db::Statement statement, std::string name) {
+        core::spawn([](db::Database& d, db::Statement s, std::vector<std::string>& out, std::string n) -> core::Task<void> {
+            co_await d.query(s);
+            out.push_back(n);
+        }(*database, statement, done, std::move(name)),
+                    [](std::exception_ptr e) { ASSERT_FALSE(e); });
+    };
+    run(db::bulk_reads("SELECT pg_sleep(0.5)"), "bulk");
+    run(db::reads("SELECT 1"), "small");
+    for (int i = 0; i < 300 && done.size() < 2; ++i) {
+        ioc.restart();
+        ioc.run_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(done, (std::vector<std::string>{"small", "bulk"}));
+}
+
 // With its only connection held by a transaction, a request waits DB_POOL_TIMEOUT for
 // one and is answered 503, not left hanging; once the connection is free it is served.
 TEST_F(Postgres, AFullPoolAnswers503InsteadOfHanging) {

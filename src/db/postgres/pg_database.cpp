@@ -67,10 +67,11 @@ public:
         // Usually a connection is there at once, and the view is used before any wait;
         // when the pool must be waited for, the SQL is copied first (the caller's view
         // may not outlive a wait).
-        if (auto conn = pool_.try_acquire()) co_return co_await conn->execute(statement, std::move(params));
+        if (auto conn = pool_.try_acquire(statement.many_rows))
+            co_return co_await conn->execute(statement, std::move(params));
         const std::string text(statement.sql);
         statement.sql = text;
-        auto conn = co_await pool_.acquire(false);
+        auto conn = co_await pool_.acquire(false, Clock::time_point::max(), statement.many_rows);
         co_return co_await conn->execute(statement, std::move(params));
     }
 
@@ -78,10 +79,11 @@ public:
                                     Params params) override {
         const auto deadline = Clock::now() + timeout;
         // As query(): the view is used before any wait when a connection is there at once.
-        if (auto conn = pool_.try_acquire()) co_return co_await conn->execute(statement, std::move(params), deadline);
+        if (auto conn = pool_.try_acquire(statement.many_rows))
+            co_return co_await conn->execute(statement, std::move(params), deadline);
         const std::string text(statement.sql);
         statement.sql = text;
-        auto conn = co_await pool_.acquire(false, deadline);
+        auto conn = co_await pool_.acquire(false, deadline, statement.many_rows);
         co_return co_await conn->execute(statement, std::move(params), deadline);
     }
 

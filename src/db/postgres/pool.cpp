@@ -52,11 +52,24 @@ Pool::~Pool() {
 //
 // With DB_PREPARED_STATEMENTS=false a connection has one Sync in flight at a time
 // (Connection::wait_to_send): an idle connection is taken first.
-std::shared_ptr<Connection> Pool::pick() const {
-    const std::size_t spill = options_.prepared_statements ? kSpillDepth : 1;
+//
+// A read of many rows (db::bulk_reads) takes the least busy connection, looking from the
+// last: away from the first, where the small statements gather, so that they do not wait
+// for it in the pipeline. (With a pool of one, it queues with them.)
+std::shared_ptr<Connection> Pool::pick(bool many_rows) const {
+    const auto usable = [](const Connection& c) {
+        return c.state() == Connection::State::ready && !c.exclusive && c.depth() < kMaxPipelineDepth;
+    };
     std::shared_ptr<Connection> best;
+    if (many_rows) {
+        for (auto it = conns_.rbegin(); it != conns_.rend(); ++it) {
+            if (usable(**it) && (!best || (*it)->depth() < best->depth())) best = *it;
+        }
+        return best;
+    }
+    const std::size_t spill = options_.prepared_statements ? kSpillDepth : 1;
     for (const auto& c : conns_) {
-        if (c->state() != Connection::State::ready || c->exclusive || c->depth() >= kMaxPipelineDepth) continue;
+        if (!usable(*c)) continue;
         if (c->depth() < spill) return c;
         if (!best || c->depth() < best->depth()) best = c;
     }
@@ -105,7 +118,8 @@ void Pool::notify() {
     }
 }
 
-core::Task<std::shared_ptr<Connection>> Pool::acquire(bool exclusive, Clock::time_point caller_deadline) {
+core::Task<std::shared_ptr<Connection>> Pool::acquire(bool exclusive, Clock::time_point caller_deadline,
+                                                      bool many_rows) {
     const auto take = [exclusive](std::shared_ptr<Connection> c) {
         // A transaction's BEGIN queues behind what is already there, outside it;
         // marking the connection keeps anything else from queueing after it.
@@ -116,7 +130,7 @@ core::Task<std::shared_ptr<Connection>> Pool::acquire(bool exclusive, Clock::tim
         return c;
     };
     if (waiters_.empty()) {
-        if (auto c = pick()) co_return take(std::move(c));
+        if (auto c = pick(many_rows)) co_return take(std::move(c));
     }
     const auto deadline = std::min(Clock::now() + options_.acquire_timeout, caller_deadline);
     asio::steady_timer timer(ioc_, deadline);
@@ -134,7 +148,7 @@ core::Task<std::shared_ptr<Connection>> Pool::acquire(bool exclusive, Clock::tim
     bool may_go = place == waiters_.begin();
     for (;;) {
         if (may_go) {
-            if (auto c = pick()) {
+            if (auto c = pick(many_rows)) {
                 leave(false);
                 co_return take(std::move(c));
             }

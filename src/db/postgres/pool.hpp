@@ -49,11 +49,15 @@ public:
     const ConnectorOptions& options() const { return options_; }
 
     // A connection to queue a single statement on, or one for a transaction alone.
-    // `deadline`: the caller's own, if sooner than the pool's timeout.
-    core::Task<std::shared_ptr<Connection>> acquire(bool exclusive, Clock::time_point deadline = Clock::time_point::max());
+    // `deadline`: the caller's own, if sooner than the pool's timeout; `many_rows`: for a
+    // db::bulk_reads statement (see pick()).
+    core::Task<std::shared_ptr<Connection>> acquire(bool exclusive, Clock::time_point deadline = Clock::time_point::max(),
+                                                    bool many_rows = false);
     // A connection to queue a single statement on if one is usable now, without waiting.
     // A connection at once, or null (also while others wait for one: they go first).
-    std::shared_ptr<Connection> try_acquire() const { return waiters_.empty() ? pick() : nullptr; }
+    std::shared_ptr<Connection> try_acquire(bool many_rows = false) const {
+        return waiters_.empty() ? pick(many_rows) : nullptr;
+    }
     void release_exclusive(Connection& conn);
     // Something changed (a connection came up or freed): as many waiters as there is room
     // for, first in line first, look again (at least the first, to learn of a connection
@@ -64,7 +68,7 @@ public:
     void watch();
 
 private:
-    std::shared_ptr<Connection> pick() const;
+    std::shared_ptr<Connection> pick(bool many_rows) const;
     bool any_connecting() const;
 
     asio::io_context& ioc_;
