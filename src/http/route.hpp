@@ -75,7 +75,7 @@ struct task_value<core::Task<T>> {
     using type = T;
 };
 
-// The model a result encodes: T itself, or the T of WithHeaders<T>.
+// The model a result encodes: T itself, or the T of WithHeaders<T> or Encoded<T>.
 template <class T>
 struct body_of {
     using type = T;
@@ -93,7 +93,9 @@ struct is_encoded : std::false_type {};
 template <class T>
 struct is_encoded<Encoded<T>> : std::true_type {};
 template <class T>
-inline constexpr bool is_with_headers = !std::is_same_v<typename body_of<T>::type, T> && !is_encoded<T>::value;
+struct is_with_headers : std::false_type {};
+template <class T>
+struct is_with_headers<WithHeaders<T>> : std::true_type {};
 
 template <class P>
 concept Dependency = requires(RequestContext& ctx) {
@@ -149,7 +151,7 @@ core::Task<Response> invoke(const F& fn, int status, RequestContext& ctx) {
         Response response = std::move(result.response);
         response.status = status;
         co_return response;
-    } else if constexpr (is_with_headers<R>) {
+    } else if constexpr (is_with_headers<R>::value) {
         R result = co_await std::move(task);
         auto response = Response::json(status, schema::to_json(result.value));
         for (const auto& [name, value] : result.headers) response.headers.add(name, value);
