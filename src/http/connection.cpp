@@ -1,5 +1,6 @@
 #include "http/connection.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
@@ -22,26 +23,32 @@ bool is_disconnect(const beast::error_code& ec) {
            ec == asio::error::broken_pipe || ec == bhttp::error::partial_message;
 }
 
-core::Task<void> StreamLane::enter() {
+core::Task<bool> StreamLane::enter() {
     for (;;) {
-        if (!taken_ && std::chrono::steady_clock::now() >= free_at_) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= busy_until_) co_return false;  // nothing else served lately: no turns
+        if (!taken_ && now >= free_at_) {
             taken_ = true;
             gate_.expires_at(std::chrono::steady_clock::time_point::max());  // the others wait for leave()
-            co_return;
+            co_return true;
         }
-        // Woken when the lane frees (leave() cancels the wait) or its rest is over.
+        // Woken when the lane frees (leave() cancels the wait) or its rest is over. A gate
+        // already open while the lane is taken (a piece without a turn left meanwhile) is
+        // closed first, or the wait would not wait.
+        if (taken_ && gate_.expiry() <= now) gate_.expires_at(std::chrono::steady_clock::time_point::max());
         co_await core::async_wait_op([&](auto cb) { gate_.async_wait(std::move(cb)); });
     }
 }
 
-void StreamLane::leave(std::chrono::steady_clock::duration took) {
-    taken_ = false;
-    free_at_ = std::chrono::steady_clock::now();
+void StreamLane::leave(std::chrono::steady_clock::duration took, bool turn) {
+    if (turn) taken_ = false;
+    const auto now = std::chrono::steady_clock::now();
     const std::uint64_t served = served_();
-    if (served != last_served_) busy_until_ = free_at_ + kBusyFor;
+    if (served != last_served_) busy_until_ = now + kBusyFor;
     last_served_ = served;
-    if (free_at_ < busy_until_) free_at_ += kStreamRest * took;
-    gate_.expires_at(free_at_);
+    if (now < busy_until_) free_at_ = std::max(free_at_, now + kStreamRest * took);
+    // Those waiting look again: at the end of the rest, or now if all is quiet again.
+    if (!taken_) gate_.expires_at(now < busy_until_ ? free_at_ : now);
 }
 
 namespace {
@@ -60,13 +67,13 @@ core::Task<void> write_rest(Connection& conn, BodyStream& stream, unsigned versi
     std::string piece;
     for (bool more = true; more && !ec;) {
         piece.clear();
-        co_await lane.enter();
+        const bool turn = co_await lane.enter();
         const auto start = std::chrono::steady_clock::now();
         try {
             more = co_await stream.next(piece);
-            lane.leave(std::chrono::steady_clock::now() - start);
+            lane.leave(std::chrono::steady_clock::now() - start, turn);
         } catch (const std::exception& e) {
-            lane.leave(std::chrono::steady_clock::now() - start);
+            lane.leave(std::chrono::steady_clock::now() - start, turn);
             // Reset, not closed: with HTTP/1.0 an orderly close would end the body as if whole.
             core::log::error("streamed answer failed; connection reset", {{"error", e.what()}});
             beast::error_code ignored;  // the socket goes anyway

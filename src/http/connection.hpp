@@ -36,15 +36,16 @@ struct Connection {
     void expires_after(std::chrono::steady_clock::duration timeout) { deadline = std::chrono::steady_clock::now() + timeout; }
 };
 
-// The pieces of a loop's streamed answers (Response::stream) take turns: one at a time,
-// and while other requests are being served (on any loop: they share the cores), the lane
-// rests kStreamRest times as long as each piece took (its read and its encoding) before
-// the next. So answers that go on for seconds get about a seventh of a busy loop (a little
-// more in fact: writing a piece and the client's reading of it are not counted), however
-// many there are; with nothing else to serve, they go at full speed. Measured with two
-// clients fetching a /users/me of 400,000 items: another user's GET /items/{id} kept about
-// half its rate (p99 5-8 ms) with the pieces unpaced; 0.75-0.9 of it resting 4 times a
-// piece's time, 0.8-0.95 (p99 3-4 ms) resting 6 times (bench/README.md, item_get_beside_big).
+// While other requests (not streamed) are being served, on any loop (they share the
+// cores), the pieces of a loop's streamed answers (Response::stream) take turns, one at a
+// time, and the lane rests kStreamRest times as long as each piece took (its read and its
+// encoding) before the next. So answers that go on for seconds get about a seventh of a
+// busy loop (a little more in fact: writing a piece and the client's reading of it are not
+// counted), however many there are; with nothing else to serve, they go at full speed,
+// together. Measured with two clients fetching a /users/me of 400,000 items: another
+// user's GET /items/{id} kept about half its rate (p99 5-8 ms) with the pieces unpaced;
+// 0.75-0.9 of it resting 4 times a piece's time, 0.8-0.95 (p99 3-5 ms) resting 6 times
+// (bench/README.md, item_get_beside_big).
 class StreamLane {
 public:
     static constexpr int kStreamRest = 6;
@@ -52,14 +53,16 @@ public:
     // without a pause (a loop serves what is ready in turn) must not look like quiet.
     static constexpr std::chrono::milliseconds kBusyFor{100};
 
-    // `served`: how many requests the server has taken so far.
+    // `served`: how many requests the server has answered so far, streamed answers aside.
     StreamLane(boost::asio::io_context& ioc, std::function<std::uint64_t()> served)
         : gate_(ioc), served_(std::move(served)) {}
 
-    // Until it is this piece's turn.
-    core::Task<void> enter();
-    // The piece is made (in `took`): the next may follow after the rest.
-    void leave(std::chrono::steady_clock::duration took);
+    // Until it is this piece's turn; true if it took one (false: nothing else was served
+    // lately, and pieces go as they come, several at once).
+    core::Task<bool> enter();
+    // The piece is made (in `took`; `turn`: what enter() said): the next may follow after
+    // the rest.
+    void leave(std::chrono::steady_clock::duration took, bool turn);
     // When the next piece may start.
     std::chrono::steady_clock::time_point free_at() const { return free_at_; }
 

@@ -79,7 +79,7 @@ struct Worker {
     std::unique_ptr<WorkerState> state;
     std::unordered_set<Connection*> connections;
     asio::steady_timer sweep{ioc};
-    // Requests given to the App on this loop so far; written by the loop only, read by
+    // Requests answered on this loop so far, streamed answers aside; written by the loop only, read by
     // every loop's lane (a line of its own: no sharing on the request path).
     alignas(64) std::atomic<std::uint64_t> served{0};
     StreamLane lane;
@@ -113,7 +113,7 @@ struct Server::Impl {
     Impl(App& a, ServerOptions o, WorkerInit i) : app(a), options(std::move(o)), init(std::move(i)) {}
 
     void bind(Worker& w, const tcp::endpoint& endpoint);
-    // Requests given to the App so far, on every loop.
+    // Requests answered so far (streamed answers aside), on every loop.
     std::uint64_t served() const {
         std::uint64_t n = 0;
         for (const Worker& w : workers) n += w.served.load(std::memory_order_relaxed);
@@ -217,9 +217,10 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
         const bool client_keep_alive = msg.keep_alive();
         Request req = to_request(std::move(msg));
         req.remote_address = peer;
-        // Only this loop writes it: no atomic read-modify-write needed.
-        w.served.store(w.served.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         Response res = co_await w.server.app.handle(req, w.state.get());
+        // Only this loop writes it: no atomic read-modify-write needed. A streamed answer is
+        // not counted: streams must not slow each other down (StreamLane).
+        if (!res.stream) w.served.store(w.served.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 
         // A streamed answer to HTTP/1.0 ends with the connection (it has no chunks).
         const bool keep_alive = client_keep_alive && !w.draining && !(res.stream && version == 10);
