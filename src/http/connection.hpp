@@ -63,8 +63,6 @@ public:
     // The piece is made (in `took`; `turn`: what enter() said): the next may follow after
     // the rest.
     void leave(std::chrono::steady_clock::duration took, bool turn);
-    // When the next piece may start.
-    std::chrono::steady_clock::time_point free_at() const { return free_at_; }
 
 private:
     boost::asio::steady_timer gate_;  // expires when the lane is free again
