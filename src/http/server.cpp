@@ -32,6 +32,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 #include <unordered_set>
 
 #include "core/asio_op.hpp"
@@ -55,6 +56,14 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 // How many waiting connections a worker accepts in one go, after the one it waited for.
 constexpr std::size_t kAcceptBatch = 1024;
+// How many ready sockets Asio's reactor takes from epoll in one pass over a loop's queue
+// (epoll_reactor::run: epoll_wait for at most 128 events). A connection that reads its next
+// request speculatively, right after its answer, skips that queue: above this many
+// connections on a loop, the connections that keep busy were served again and again while
+// those waiting in epoll's queue were let in 128 a pass. Measured on SQLite with wrk at 5,000
+// connections: first requests read 0.2-0.6 s after they were sent, p99 0.35-0.6 s in 10 s
+// runs (the queueing alone: ~0.17 s).
+constexpr std::size_t kReadyPerPass = 128;
 
 namespace {
 
@@ -152,11 +161,23 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
         if (buffer.size() == 0) {
             conn.idle = true;
             conn.expires_after(std::min<Clock::duration>(first ? opt.header_timeout : opt.keepalive_timeout, w.drain_grace()));
-            auto [ec, n] = co_await async_op(
-                [&](auto cb) { conn.socket.async_read_some(buffer.prepare(4096), std::move(cb)); });
+            beast::error_code ec;
+            std::size_t n = 0;
+            if (w.connections.size() > kReadyPerPass) {
+                // More connections than a pass takes: the next request waits its turn in
+                // epoll's queue, then is read at once (the socket is non-blocking).
+                std::tie(ec, std::ignore) = co_await async_wait_op(
+                    [&](auto cb) { conn.socket.async_wait(tcp::socket::wait_read, std::move(cb)); });
+                if (!ec) n = conn.socket.read_some(buffer.prepare(4096), ec);
+                if (ec == asio::error::would_block) ec.clear();  // woken for nothing (n is 0): wait again
+            } else {
+                std::tie(ec, n) = co_await async_op(
+                    [&](auto cb) { conn.socket.async_read_some(buffer.prepare(4096), std::move(cb)); });
+            }
             conn.idle = false;
             if (ec) break;  // idle timeout, the peer closed, or shutdown closed an idle connection
             buffer.commit(n);
+            if (n == 0) continue;
         }
         first = false;
 
@@ -235,6 +256,7 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
 void start_connection(Worker& w, tcp::socket socket) {
     beast::error_code ignored;  // Nagle off is an optimisation; a socket that refuses it still works
     socket.set_option(tcp::no_delay(true), ignored);
+    socket.non_blocking(true, ignored);  // serve_connection's read after a wait must not block
     core::spawn(serve_connection(w, std::move(socket)),
                 [](std::exception_ptr e) { log_exception("connection ended by an exception", e); });
 }

@@ -346,6 +346,48 @@ TEST(Capacity, TenThousandIdleKeepAliveConnectionsDoNotStopNewClients) {
     expect_serving(server.port());
 }
 
+// Above 128 connections on a loop, a connection's next request is read after epoll says it
+// is there (server.cpp, kReadyPerPass), not at once after its answer. Every way a request
+// can arrive is still read whole: one loop, 300 connections open.
+TEST(ManyConnections, EveryWayARequestArrivesIsStillServed) {
+    e2e::Server server(std::map<std::string, std::string>{{"THREADS", "1"}, {"KEEPALIVE_TIMEOUT", "2"}});
+    std::vector<std::unique_ptr<Connection>> open;
+    for (int i = 0; i < 300; ++i) {
+        open.push_back(std::make_unique<Connection>(server.port()));
+        expect_health_ok(*open.back());
+    }
+    Connection& c = *open[150];
+    expect_health_ok(c);  // keep-alive: the next request on a served connection
+
+    ASSERT_TRUE(c.send(kGetHealth + "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n"));  // pipelined
+    auto a = c.read_response();
+    auto b = c.read_response();
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(a->status, 200);
+    EXPECT_EQ(b->status, 404);
+
+    for (const char* piece : {"GET /hea", "lth HTTP/1.1\r\nHo", "st: t\r\n\r\n"}) {  // in pieces
+        ASSERT_TRUE(c.send(piece));
+        std::this_thread::sleep_for(50ms);
+    }
+    auto pieces = c.read_response();
+    ASSERT_TRUE(pieces);
+    EXPECT_EQ(pieces->status, 200);
+
+    const std::string form = "username=nobody%40example.com&password=wrong-password";
+    ASSERT_TRUE(c.send("POST /auth/token HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                       "Content-Length: " + std::to_string(form.size()) + "\r\n\r\n" + form.substr(0, 10)));
+    std::this_thread::sleep_for(50ms);
+    ASSERT_TRUE(c.send(form.substr(10)));  // a body that comes later than its headers
+    auto login = c.read_response();
+    ASSERT_TRUE(login);
+    EXPECT_EQ(login->status, 401);
+
+    for (auto& other : open) expect_health_ok(*other);  // each one again, after all that
+    EXPECT_TRUE(open.front()->closed_by_peer(5s)) << "an idle connection outlived its keep-alive time";
+    expect_serving(server.port());
+}
+
 TEST_F(Server, SigintExitsZeroWhenIdle) {
     server.process().signal(SIGINT);
     EXPECT_EQ(server.process().wait(10s), 0);
