@@ -37,6 +37,7 @@
 
 #include "core/asio_op.hpp"
 #include "core/log.hpp"
+#include "core/memory.hpp"
 #include "http/connection.hpp"
 #include "http/wire.hpp"
 
@@ -56,6 +57,8 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 // How many waiting connections a worker accepts in one go, after the one it waited for.
 constexpr std::size_t kAcceptBatch = 1024;
+// How long after its last streamed answer a loop gives back the memory freed meanwhile.
+constexpr auto kReleaseAfter = std::chrono::seconds(1);
 // How many ready sockets Asio's reactor takes from epoll in one pass over a loop's queue
 // (epoll_reactor::run: epoll_wait for at most 128 events). A connection that reads its next
 // request speculatively, right after its answer, skips that queue: above this many
@@ -88,6 +91,7 @@ struct Worker {
     std::unique_ptr<WorkerState> state;
     std::unordered_set<Connection*> connections;
     asio::steady_timer sweep{ioc};
+    asio::steady_timer release{ioc};  // see after_streamed_answer()
     // Requests answered on this loop so far, streamed answers aside; written by the loop only, read by
     // every loop's lane (a line of its own: no sharing on the request path).
     alignas(64) std::atomic<std::uint64_t> served{0};
@@ -107,6 +111,9 @@ struct Worker {
     void watch_deadlines();
     // Accepts up to `limit` connections waiting in the listener's queue, without waiting.
     void accept_waiting(std::size_t limit);
+    // A streamed answer ended: once none has for kReleaseAfter, the memory they freed goes
+    // back to the system (core::release_free_memory).
+    void after_streamed_answer();
 };
 
 struct Server::Impl {
@@ -246,7 +253,9 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
         // A streamed answer to HTTP/1.0 ends with the connection (it has no chunks).
         const bool keep_alive = client_keep_alive && !w.draining && !(res.stream && version == 10);
         beast::error_code wec;
+        const bool streamed = res.stream != nullptr;
         co_await write_response(conn, std::move(res), version, keep_alive, opt.header_timeout, w.lane, wec);
+        if (streamed) w.after_streamed_answer();
         if (wec || !keep_alive) break;
     }
     beast::error_code ignored;  // the peer may be gone already; nothing to do about it
@@ -262,6 +271,13 @@ void start_connection(Worker& w, tcp::socket socket) {
 }
 
 }  // namespace
+
+void Worker::after_streamed_answer() {
+    release.expires_after(kReleaseAfter);  // a wait already set ends as cancelled
+    release.async_wait([](const beast::error_code& ec) {
+        if (!ec) core::release_free_memory();
+    });
+}
 
 void Worker::accept_waiting(std::size_t limit) {
     for (std::size_t i = 0; i < limit; ++i) {
@@ -335,6 +351,7 @@ void Worker::finish_if_drained() {
         draining = false;  // report once
         accepting = true;
         sweep.cancel();  // nothing left to time out; the loop may end
+        release.cancel();
         asio::post(server.main, [this] { server.worker_finished(); });
     }
 }
