@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <cstdio>
 #include <iostream>
+#include <sys/resource.h>
 #include <thread>
 
 #include "api/app.hpp"
@@ -31,8 +32,19 @@ std::vector<std::string> apply_migrations(db::Connector& connector) {
     return core::run_until_complete(ioc, migrator.up());
 }
 
+// Each connection is an open file, and the soft limit is often 1,024 (systemd's default for
+// a service, a shell's), which a thousand clients reach: raised to the hard limit, as Go's
+// runtime does for its programs. Failing leaves it as it was (accepting then backs off).
+void raise_open_file_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+}
+
 int serve(const std::string& env_file) {
     const config::Settings settings = load(env_file);
+    raise_open_file_limit();
     core::log::configure(settings.log_level, settings.log_format);
     if (settings.secret_key_generated)
         core::log::warn("SECRET_KEY is not set: generated a random one; tokens will not survive a restart");

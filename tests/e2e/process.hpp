@@ -29,6 +29,7 @@ public:
     void signal(int sig) const;
     // The exit code, or nullopt if it is still running after `timeout`.
     std::optional<int> wait(std::chrono::milliseconds timeout);
+    pid_t pid() const { return pid_; }
 
 private:
     pid_t pid_ = -1;

@@ -5,6 +5,8 @@
 #include <sys/resource.h>
 
 #include <boost/json/parse.hpp>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -386,6 +388,27 @@ TEST(ManyConnections, EveryWayARequestArrivesIsStillServed) {
     for (auto& other : open) expect_health_ok(*other);  // each one again, after all that
     EXPECT_TRUE(open.front()->closed_by_peer(5s)) << "an idle connection outlived its keep-alive time";
     expect_serving(server.port());
+}
+
+// The open-file limit it starts with (1,000 here) is raised to the hard limit: each
+// connection is a file.
+TEST(Capacity, TheOpenFileLimitIsRaisedToTheHardLimit) {
+    rlimit limit{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
+    if (limit.rlim_max <= 1000) GTEST_SKIP() << "a hard limit of " << limit.rlim_max << " leaves nothing to raise";
+    const rlimit low{1000, limit.rlim_max};
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+    e2e::Server server;  // inherits the low soft limit
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &limit), 0);
+    std::ifstream limits("/proc/" + std::to_string(server.process().pid()) + "/limits");
+    std::string line;
+    while (std::getline(limits, line) && line.rfind("Max open files", 0) != 0) {
+    }
+    std::istringstream fields(line.substr(std::string("Max open files").size()));
+    std::string soft, hard;
+    fields >> soft >> hard;
+    EXPECT_EQ(soft, hard) << line;
+    EXPECT_EQ(hard, limit.rlim_max == RLIM_INFINITY ? "unlimited" : std::to_string(limit.rlim_max));
 }
 
 TEST_F(Server, SigintExitsZeroWhenIdle) {
