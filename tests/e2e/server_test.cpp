@@ -404,6 +404,7 @@ TEST(Capacity, TheOpenFileLimitIsRaisedToTheHardLimit) {
     std::string line;
     while (std::getline(limits, line) && line.rfind("Max open files", 0) != 0) {
     }
+    ASSERT_EQ(line.rfind("Max open files", 0), 0u) << "no open-file limit in /proc/<pid>/limits";
     std::istringstream fields(line.substr(std::string("Max open files").size()));
     std::string soft, hard;
     fields >> soft >> hard;
