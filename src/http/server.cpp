@@ -246,14 +246,14 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
         Request req = to_request(std::move(msg));
         req.remote_address = peer;
         Response res = co_await w.server.app.handle(req, w.state.get());
+        const bool streamed = res.stream != nullptr;
         // Only this loop writes it: no atomic read-modify-write needed. A streamed answer is
         // not counted: streams must not slow each other down (StreamLane).
-        if (!res.stream) w.served.store(w.served.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        if (!streamed) w.served.store(w.served.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 
         // A streamed answer to HTTP/1.0 ends with the connection (it has no chunks).
-        const bool keep_alive = client_keep_alive && !w.draining && !(res.stream && version == 10);
+        const bool keep_alive = client_keep_alive && !w.draining && !(streamed && version == 10);
         beast::error_code wec;
-        const bool streamed = res.stream != nullptr;
         co_await write_response(conn, std::move(res), version, keep_alive, opt.header_timeout, w.lane, wec);
         if (streamed) w.after_streamed_answer();
         if (wec || !keep_alive) break;
