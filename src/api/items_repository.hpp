@@ -23,9 +23,15 @@ struct Page {
 };
 core::Task<Page> list(db::Database& db, UserId owner, std::int64_t skip, std::int64_t limit,
                       std::optional<std::int64_t> after);
-// The next kBatch of the owner's items after `after` (an id; nullopt: from the first).
-constexpr std::int64_t kBatch = 1000;
-core::Task<Page> batch(db::Database& db, UserId owner, std::optional<std::int64_t> after);
+// /users/me's items, a batch at a time: the owner's first kFirstBatchSize, answered whole
+// when no more follow; then (a streamed answer) the next kNextBatchSize after `after` (an
+// id). The next batches are smaller so that each is a short turn for the database and the
+// event loop alike, between the other requests' turns (issue 16: a 1,000-row statement
+// runs ~1 ms in a PostgreSQL backend that shares the cores with the small requests').
+constexpr std::int64_t kFirstBatchSize = 1000;
+constexpr std::int64_t kNextBatchSize = 250;
+core::Task<Page> first_batch(db::Database& db, UserId owner);
+core::Task<Page> next_batch(db::Database& db, UserId owner, std::int64_t after);
 core::Task<std::optional<ItemRead>> get(db::Database& db, UserId owner, ItemId id);
 // Changes only the fields `in` carries, in one statement.
 core::Task<std::optional<ItemRead>> update(db::Database& db, UserId owner, ItemId id, const ItemUpdate& in);

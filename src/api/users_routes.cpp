@@ -26,7 +26,7 @@ public:
     ItemsAfter(db::Database& db, UserId owner, std::int64_t last) : db_(db), owner_(owner), last_(last) {}
 
     Task<bool> next(std::string& out) override {
-        auto batch = co_await items::batch(db_, owner_, last_);
+        auto batch = co_await items::next_batch(db_, owner_, last_);
         for (const auto& item : batch.items) {
             out += ',';
             schema::Codec<ItemRead>::write(out, item);
@@ -52,7 +52,7 @@ http::Routes users_routes() {
     routes.get("/me", {.summary = "Read Current User"},
                [](CurrentUser me, Db db) -> Task<http::Encoded<UserReadWithItems>> {
                    // (Awaited before the braces: g++ 12 mishandles co_await inside an aggregate initializer.)
-                   auto first = co_await items::batch(*db, me.id, std::nullopt);
+                   auto first = co_await items::first_batch(*db, me.id);
                    const std::int64_t last = first.items.empty() ? 0 : first.items.back().id;
                    const UserReadWithItems user{std::move(me.email), me.id.value, me.is_active, std::move(first.items)};
                    auto response = http::Response::json(200, schema::to_json(user));

@@ -1,5 +1,6 @@
 // /users/me, /users/{user_id}, DELETE /users/me, and what every protected route shares.
 
+#include "api/items_repository.hpp"
 #include "api_support.hpp"
 
 namespace {
@@ -57,10 +58,12 @@ TEST_P(Users, MeWithManyItemsIsTheSameDocumentWhateverTheirNumber) {
     const auto token = user_token("many@example.com");
     const auto other = user_token("other@example.com");
     client.post("/items/", R"({"title": "not mine"})", bearer(other));
-    // 999, 1000 and 1001 items: one batch, exactly one, and one item more (streamed).
-    // 2000 and 2500: the last batch full, and a part of one. Titles with what JSON escapes.
+    // 999, 1000 and 1001 items: the first batch, exactly it, and one item more (streamed).
+    // 2000 and 2600: the next batches (250 items) ending full, and a part of one. Titles
+    // with what JSON escapes.
+    static_assert(api::items::kFirstBatchSize == 1000 && api::items::kNextBatchSize == 250);
     int count = 0;
-    for (const int total : {999, 1000, 1001, 2000, 2500}) {
+    for (const int total : {999, 1000, 1001, 2000, 2600}) {
         sql("WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < " +
             std::to_string(total - count) +
             ") INSERT INTO items (title, description, owner_id) "
