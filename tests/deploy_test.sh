@@ -65,8 +65,10 @@ grep -q "dbname=items_test" "$work/pgbouncer/pgbouncer.ini" || fail "deploy/pgbo
 chmod 755 "$work" "$work/deploy" "$work/deploy/secrets" && chmod 644 "$work/deploy/secrets/"*
 [ "$(id -u)" -ne 0 ] || chown postgres "$work/pgbouncer"
 if as_pgbouncer "pgbouncer -d -q $work/pgbouncer/pgbouncer.ini"; then
-  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$bouncer_port") 2>/dev/null && break; sleep 0.1; done
-  (exec 3<>"/dev/tcp/127.0.0.1/$bouncer_port") 2>/dev/null || fail "PgBouncer does not listen with deploy/pgbouncer.ini"
+  # (Up to 20 s: with the rest of the suite running beside it, 5 s was once not enough.)
+  for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$bouncer_port") 2>/dev/null && break; sleep 0.1; done
+  (exec 3<>"/dev/tcp/127.0.0.1/$bouncer_port") 2>/dev/null ||
+    fail "PgBouncer does not listen with deploy/pgbouncer.ini: $(tail -5 "$work/pgbouncer/log" 2>/dev/null)"
   if [ -n "${ITEMS_TEST_POSTGRES_URL:-}" ]; then
     password=$(cat "$work/deploy/secrets/postgres_password.txt")
     answer=$(psql -X -At "postgresql://app:$password@127.0.0.1:$bouncer_port/app" -c "SELECT 40 + 2" 2>&1 || true)

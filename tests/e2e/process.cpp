@@ -164,6 +164,22 @@ std::optional<RawResponse> Connection::read_response(std::chrono::milliseconds t
         while (!value.empty() && value.front() == ' ') value.erase(0, 1);
         r.headers[name] = value;
     }
+    if (r.headers["transfer-encoding"] == "chunked") {  // a streamed answer: its chunks' data, joined
+        std::size_t at = end + 4;
+        for (;;) {
+            std::size_t line_end;
+            while ((line_end = buffer_.find("\r\n", at)) == std::string::npos)
+                if (!fill()) return std::nullopt;
+            const std::size_t size = std::stoul(buffer_.substr(at, line_end - at), nullptr, 16);
+            while (buffer_.size() < line_end + 2 + size + 2)  // its data and CRLF (the last: no trailers)
+                if (!fill()) return std::nullopt;
+            r.body.append(buffer_, line_end + 2, size);
+            at = line_end + 2 + size + 2;
+            if (size == 0) break;
+        }
+        buffer_.erase(0, at);
+        return r;
+    }
     const std::size_t length = r.headers.count("content-length") ? std::stoul(r.headers["content-length"]) : 0;
     while (buffer_.size() < end + 4 + length)
         if (!fill()) return std::nullopt;

@@ -58,7 +58,7 @@ public:
 
     // Sends all of `data` (false if the peer closed).
     bool send(const std::string& data);
-    // Reads one response (Content-Length bodies); nullopt on close or timeout.
+    // Reads one response (a Content-Length or a chunked body); nullopt on close or timeout.
     std::optional<RawResponse> read_response(std::chrono::milliseconds timeout = std::chrono::seconds(5));
     // True once the peer has closed the connection (reads EOF) within `timeout`.
     bool closed_by_peer(std::chrono::milliseconds timeout);

@@ -178,6 +178,60 @@ TEST_F(Postgres, ABulkReadDoesNotHoldUpTheSmallReadsAfterIt) {
     EXPECT_EQ(done, (std::vector<std::string>{"small", "bulk"}));
 }
 
+// A statement that runs far longer than it usually does stalls its connection: the cheap
+// reads queued behind it are sent again on another connection and answered first; a read
+// known to be slow stays in line (running it twice would cost the database its time twice),
+// and so does the long one itself.
+TEST_F(Postgres, CheapReadsQueuedBehindAStalledStatementAreAnsweredElsewhere) {
+    FreshDatabase fresh("postgres");
+    db::ConnectorOptions options;
+    options.size = 2;
+    auto connector = db::make_connector(testing_support::settings_for(fresh.url()).database, options);
+    boost::asio::io_context ioc;
+    auto database = connector->open(ioc);
+    for (int i = 0; i < 500 && connector->stats().open != 2; ++i) {
+        ioc.restart();
+        ioc.run_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(connector->stats().open, 2u) << "both connections up";
+
+    const auto sleep = db::reads("SELECT pg_sleep($1)");
+    const auto cheap = db::reads("SELECT $1::bigint");
+    std::vector<std::string> done;  // in the order answered
+    const auto run = [&](db::Params params, std::string name) {
+        core::spawn([](db::Database& d, db::Statement s, db::Params p, std::vector<std::string>& out,
+                       std::string n) -> core::Task<void> {
+            co_await d.query(s, std::move(p));
+            out.push_back(n);
+        }(*database, name.starts_with("cheap") ? cheap : sleep, std::move(params), done, name),
+                    [](std::exception_ptr e) { ASSERT_FALSE(e); });
+    };
+    const auto run_all = [&](std::size_t count) {
+        for (int i = 0; i < 500 && done.size() < count; ++i) {
+            ioc.restart();
+            ioc.run_for(std::chrono::milliseconds(10));
+        }
+    };
+    // What each usually takes, learned on the first connection (where statements gather):
+    // the cheap reads pipelined, the sleeps one after another, 60 ms each.
+    for (int i = 0; i < 20; ++i) run({std::int64_t{i}}, "cheap warm-up");
+    run_all(20);
+    for (int i = 0; i < 3; ++i) {
+        run({0.06}, "slow warm-up");
+        run_all(21 + i);
+    }
+    ASSERT_EQ(done.size(), 23u);
+    done.clear();
+
+    // One loop turn: the long one at the pipeline's front, the others queued behind it.
+    run({1.0}, "long");
+    run({std::int64_t{2}}, "cheap 1");
+    run({0.0}, "slow");  // the sleep statement: its usual time is now tens of ms
+    run({std::int64_t{3}}, "cheap 2");
+    run_all(4);
+    EXPECT_EQ(done, (std::vector<std::string>{"cheap 1", "cheap 2", "long", "slow"}));
+}
+
 // With its only connection held by a transaction, a request waits DB_POOL_TIMEOUT for
 // one and is answered 503, not left hanging; once the connection is free it is served.
 TEST_F(Postgres, AFullPoolAnswers503InsteadOfHanging) {

@@ -17,6 +17,16 @@
 
 namespace db::postgres {
 
+namespace {
+// Suspends until the op is answered (Connection::complete resumes it) or let go.
+struct OpAnswered {
+    Op& op;
+    bool await_ready() const noexcept { return op.done; }
+    void await_suspend(std::coroutine_handle<> h) noexcept { op.waiter = h; }
+    void await_resume() const noexcept {}
+};
+}  // namespace
+
 Connection::Connection(Pool& pool) : pool_(pool), socket_(pool.ioc()), backoff_timer_(pool.ioc()) {}
 
 void Connection::close() {
@@ -29,7 +39,7 @@ void Connection::close() {
     drop();
 }
 
-core::Task<Result> Connection::execute(Statement statement, Params params, Clock::time_point deadline) {
+core::Task<Result> Connection::execute(Statement statement, Params params, Clock::time_point deadline, unsigned moves) {
     const std::string_view sql = statement.sql;
     if (state_ != State::ready) throw unavailable("not connected");
     const TextParams text(params);
@@ -45,16 +55,26 @@ core::Task<Result> Connection::execute(Statement statement, Params params, Clock
     }
     auto it = named ? prepared_.find(sql) : prepared_.end();
     if ((!named || it != prepared_.end()) && !exclusive && statement.reads_only) {
-        const std::string name = named ? it->second : std::string();  // short: no allocation
+        const std::string name = named ? it->second.name : std::string();  // short: no allocation
         const std::uint64_t generation = generation_;
         auto op = std::make_shared<Op>();
         op->grouped = true;
         op->commands = 1;
         op->deadline = deadline;
+        if (named) {
+            op->statement = it->second.statement;
+            op->may_move = moves < kMaxMoves && !statement.many_rows;
+            op->moves = moves;
+        }
         if (!send(name, unnamed, text)) throw send_failed();
         group_open_ = true;
         schedule_turn_end();
         Result result = co_await submit(op, false);
+        if (op->moved && !op->done) {  // let go from this stalled connection
+            if (auto other = stand_in())
+                co_return co_await other->execute(db::reads(op->moved_sql), Params(params), deadline, moves + 1);
+            result = co_await answer_of(op);  // nowhere else to go: its answer here after all
+        }
         if (!op->aborted) co_return result;
         // Skipped for another statement's failure: once more, on its own.
         if (state_ != State::ready || generation_ != generation || exclusive)
@@ -62,6 +82,7 @@ core::Task<Result> Connection::execute(Statement statement, Params params, Clock
         if (!named) co_await wait_to_send(false);
         auto again = std::make_shared<Op>();
         again->deadline = deadline;
+        again->statement = op->statement;
         begin_alone();
         send_alone(name, unnamed, text, *again);
         co_return co_await submit(again);
@@ -77,12 +98,28 @@ core::Task<Result> Connection::execute(Statement statement, Params params, Clock
         const std::string statement(sql);  // NUL-terminated for libpq
         std::string name = "s" + std::to_string(++statement_counter_);
         if (!PQsendPrepare(conn_, name.c_str(), statement.c_str(), 0, nullptr)) throw send_failed();
-        it = prepared_.emplace(statement, std::move(name)).first;
+        statements_.push_back(StatementCost{statement});
+        it = prepared_.emplace(statement, Prepared{std::move(name), static_cast<std::uint32_t>(statements_.size())}).first;
         op->prepared = statement;
         ++op->commands;
     }
-    send_alone(it->second, {}, text, *op);
-    co_return co_await submit(op);
+    op->statement = it->second.statement;
+    // A read let go from another connection may move on, its first use here included.
+    op->may_move = statement.reads_only && !statement.many_rows && !exclusive && moves > 0 && moves < kMaxMoves;
+    op->moves = moves;
+    send_alone(it->second.name, {}, text, *op);
+    Result result = co_await submit(op);
+    if (op->moved && !op->done) {
+        if (auto other = stand_in())
+            co_return co_await other->execute(db::reads(op->moved_sql), Params(params), deadline, moves + 1);
+        result = co_await answer_of(op);
+    }
+    co_return result;
+}
+
+std::shared_ptr<Connection> Connection::stand_in() const {
+    // Up, so the pool is too (closing it answers every op, and a let-go read then stays).
+    return state_ == State::ready ? pool_.stand_in(*this) : nullptr;
 }
 
 core::Task<void> Connection::execute_script(std::string sql) {
@@ -114,6 +151,7 @@ void Connection::execute_detached(const std::string& sql) {
     if (state_ != State::ready) return;
     auto op = std::make_shared<Op>();
     op->commands = 1;
+    op->sent = Clock::now();
     if (!PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) || !sync()) {
         broken("send failed");
         return;
@@ -133,13 +171,21 @@ bool Connection::check_deadlines(Clock::time_point now) {
         }
         return true;
     }
-    if (state_ != State::ready || pending_.empty()) return false;
+    if (state_ != State::ready || pending_.empty()) {
+        stalled_ = false;
+        return false;
+    }
     if (limit.count() > 0 && pending_.front()->queued != Clock::time_point{} &&
         now - pending_.front()->queued >= limit) {
         broken("no answer within " + std::to_string(limit.count()) + " ms", DatabaseError::Kind::timeout);
         return false;
     }
     enforce_statement_timeout(now);
+    const Op& front = *pending_.front();
+    const auto usual = front.statement != 0 && front.statement <= statements_.size()
+                           ? statements_[front.statement - 1].usual
+                           : Clock::duration{};
+    stalled_ = now - std::max(last_finish_, front.sent) >= std::max<Clock::duration>(kStallAfter, 8 * usual);
     for (const auto& op : pending_) {
         if (op->queued == Clock::time_point{}) op->queued = now;
         if (op->done || op->deadline > now) continue;
@@ -147,6 +193,21 @@ bool Connection::check_deadlines(Clock::time_point now) {
         complete(op);
     }
     return true;
+}
+
+void Connection::let_go_queued_reads() {
+    if (!stalled_) return;
+    for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+        Op& op = **it;
+        if (!op.may_move || op.moved || op.done || !op.waiter) continue;
+        if (op.statement == 0 || op.statement > statements_.size()) continue;
+        const StatementCost& cost = statements_[op.statement - 1];
+        // Moved here already: cheap where it was measured.
+        if (op.moves == 0 && (!cost.measured || cost.usual > kCheapRead)) continue;
+        op.moved = true;
+        op.moved_sql = cost.sql;
+        asio::post(pool_.ioc(), [keep = *it, waiter = std::exchange(op.waiter, nullptr)] { waiter.resume(); });
+    }
 }
 
 void Connection::enforce_statement_timeout(Clock::time_point now) {
@@ -225,17 +286,18 @@ void Connection::send_alone(const std::string& name, const std::string& unnamed_
 }
 
 core::Task<Result> Connection::submit(std::shared_ptr<Op> op, bool send_now) {
+    op->sent = Clock::now();
     pending_.push_back(op);
     publish();
     pool_.watch();
     if (send_now) pump();
-    struct Wait {
-        Op& op;
-        bool await_ready() const noexcept { return op.done; }
-        void await_suspend(std::coroutine_handle<> h) noexcept { op.waiter = h; }
-        void await_resume() const noexcept {}
-    };
-    co_await Wait{*op};
+    co_await OpAnswered{*op};
+    if (op->error) throw *op->error;
+    co_return op->result ? std::move(*op->result) : Result{};
+}
+
+core::Task<Result> Connection::answer_of(std::shared_ptr<Op> op) {
+    co_await OpAnswered{*op};
     if (op->error) throw *op->error;
     co_return op->result ? std::move(*op->result) : Result{};
 }
@@ -249,6 +311,7 @@ void Connection::complete(const std::shared_ptr<Op>& op) {
 void Connection::fail_all(const DatabaseError& error) {
     auto ops = std::move(pending_);
     pending_.clear();
+    stalled_ = false;
     ++finished_;  // whatever comes to the front next is a new statement
     publish();
     for (auto& op : ops) {
@@ -402,6 +465,15 @@ void Connection::finish_front() {
     auto op = std::move(pending_.front());
     pending_.pop_front();
     ++finished_;
+    const auto now = Clock::now();
+    if (op->statement != 0 && op->statement <= statements_.size() && !op->error && !op->aborted) {
+        StatementCost& cost = statements_[op->statement - 1];
+        const auto took = now - std::max(last_finish_, op->sent);
+        cost.usual = cost.measured ? cost.usual + (took - cost.usual) / 4 : took;
+        cost.measured = true;
+    }
+    last_finish_ = now;
+    stalled_ = false;
     if (pending_.empty()) publish();
     complete(op);
     // Room again for a statement waiting for the pool. Statements waiting to be sent

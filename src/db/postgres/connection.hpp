@@ -37,7 +37,14 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxPipelineDepth = 64;  // statements queued on one connection before waiting
 constexpr std::size_t kSpillDepth = 32;        // statements queued before the next connection is used
 constexpr auto kMinBackoff = std::chrono::milliseconds(100);
-constexpr auto kWatchInterval = std::chrono::milliseconds(100);  // how often deadlines are checked while statements wait
+constexpr auto kWatchInterval = std::chrono::milliseconds(10);  // how often deadlines and stalls are checked while statements wait
+// A connection whose front statement has had no answer for this long, and for 8 times what
+// that statement usually takes on it, is stalled (Connection::stalled).
+constexpr auto kStallAfter = std::chrono::milliseconds(20);
+// A read that usually takes at most this long may be sent again elsewhere when it is
+// queued on a stalled connection (Connection::let_go_queued_reads): cheap to run twice.
+constexpr auto kCheapRead = std::chrono::milliseconds(2);
+constexpr unsigned kMaxMoves = 3;  // times one read may be let go
 constexpr auto kMaxBackoff = std::chrono::seconds(5);
 
 // SQL -> prepared statement name, found by the caller's view of the SQL (no copy).
@@ -45,7 +52,11 @@ struct SqlHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view sql) const noexcept { return std::hash<std::string_view>{}(sql); }
 };
-using PreparedNames = std::unordered_map<std::string, std::string, SqlHash, std::equal_to<>>;
+struct Prepared {
+    std::string name;
+    std::uint32_t statement = 0;  // 1 + its index in Connection::statements_
+};
+using PreparedNames = std::unordered_map<std::string, Prepared, SqlHash, std::equal_to<>>;
 
 // One statement (or a script, or a barrier) waiting for its answer.
 struct Op {
@@ -59,6 +70,12 @@ struct Op {
     std::optional<DatabaseError> error;
     bool done = false;
     std::coroutine_handle<> waiter;
+    std::uint32_t statement = 0;  // a prepared statement's, see Prepared (0: none)
+    Clock::time_point sent{};     // when it joined the pipeline (what it usually takes is measured from it)
+    bool may_move = false;        // a grouped read that may be let go (Connection::let_go_queued_reads)
+    unsigned moves = 0;           // times it was let go before it came here
+    bool moved = false;           // let go: its caller sends it again elsewhere, its answer here is dropped
+    std::string moved_sql;        // its SQL, for its caller to send elsewhere
     // When the pool's watchdog first saw it waiting (within kWatchInterval of joining the
     // pipeline): stamped there, not here, to keep a clock read off every statement.
     std::chrono::steady_clock::time_point queued{};
@@ -114,9 +131,10 @@ public:
     // with its own Sync. Anything else (writes, a statement's first use, a
     // transaction's statements) closes the open group first and has a Sync of its own.
     //
-    // `deadline`: when the caller stops waiting (see Op::deadline).
+    // `deadline`: when the caller stops waiting (see Op::deadline). `moves`: how many times
+    // this read was let go from a stalled connection before it came here (kMaxMoves).
     core::Task<Result> execute(Statement statement, Params params,
-                               Clock::time_point deadline = Clock::time_point::max());
+                               Clock::time_point deadline = Clock::time_point::max(), unsigned moves = 0);
 
     // Several statements in the simple protocol (not allowed in pipeline mode): waits
     // for everything queued before, leaves pipeline mode for the script, re-enters it.
@@ -131,6 +149,22 @@ public:
     // a server that hangs, rather than fails, is noticed, and a new connection (a new
     // server process) replaces it.
     bool check_deadlines(Clock::time_point now);
+
+    // Stalled: the statement at the pipeline's front has had no answer for kStallAfter and
+    // for 8 times what it usually takes here (as the pool's watchdog last saw; progress
+    // clears it). Measured on 2 cores shared with the load generator: a PostgreSQL backend
+    // left runnable but unscheduled for 70-120 ms by the kernel, while the other backends
+    // ran, held up every read queued in its pipeline (bench/README.md, issue 15 item 7).
+    // New statements go elsewhere while there is elsewhere (Pool::pick).
+    bool stalled() const { return stalled_; }
+
+    // On a stalled connection: its cheap reads are let go; their callers send them again
+    // on another connection (Pool::stand_in), and the answers that come here at last are
+    // dropped. Only reads measured here to take under kCheapRead, each kMaxMoves times at
+    // most: a stalled backend may still run them, so that is the work done twice. (The
+    // traced stalls kept a backend waiting for up to 5 s, and a stand-in's backend stalled
+    // now and then too: a read moves on again if it must.)
+    void let_go_queued_reads();
 
 private:
     DatabaseError send_failed();
@@ -171,6 +205,12 @@ private:
 
     // `send_now`: false for a grouped read, which leaves with its group's Sync (end_turn).
     core::Task<Result> submit(std::shared_ptr<Op> op, bool send_now = true);
+
+    // Another connection for a read let go from this one (Pool::stand_in), or null.
+    std::shared_ptr<Connection> stand_in() const;
+
+    // The op's answer, for one already submitted (a read let go that stayed after all).
+    core::Task<Result> answer_of(std::shared_ptr<Op> op);
 
     // Resumes the op's waiter, once: an op answered at its deadline completes again when
     // its results are read at last.
@@ -252,6 +292,16 @@ private:
     std::size_t syncs_in_flight_ = 0;                   // sent, their PGRES_PIPELINE_SYNC not yet read
     std::vector<std::coroutine_handle<>> send_waiters_;  // wait_to_send
     PreparedNames prepared_;  // SQL -> statement name
+    // What each prepared statement usually takes here (Op::statement - 1 indexes it): from
+    // the later of its sending and the previous answer, to its answer; a moving average.
+    struct StatementCost {
+        std::string sql;
+        Clock::duration usual{};
+        bool measured = false;
+    };
+    std::vector<StatementCost> statements_;
+    Clock::time_point last_finish_{};  // when the last statement left the front
+    bool stalled_ = false;
     std::uint64_t statement_counter_ = 0;
     std::uint64_t finished_ = 0;    // statements that have left the front of the pipeline
     std::uint64_t front_seen_ = ~std::uint64_t{0};  // finished_ when the front statement was first seen (enforce_statement_timeout)

@@ -108,6 +108,8 @@ void Connection::drop() {
     if (conn_) PQfinish(conn_);
     conn_ = nullptr;
     prepared_.clear();
+    statements_.clear();  // with the ops that index it: none is pending on a dropped connection
+    stalled_ = false;
 }
 
 void Connection::broken(std::string_view why, DatabaseError::Kind kind) {

@@ -56,6 +56,8 @@ Pool::~Pool() {
 // A read of many rows (db::bulk_reads) takes the least busy connection, looking from the
 // last: away from the first, where the small statements gather, so that they do not wait
 // for it in the pipeline. (With a pool of one, it queues with them.)
+//
+// A stalled connection (Connection::stalled) takes a statement only when no other can.
 std::shared_ptr<Connection> Pool::pick(bool many_rows) const {
     const auto usable = [](const Connection& c) {
         return c.state() == Connection::State::ready && !c.exclusive && c.depth() < kMaxPipelineDepth;
@@ -68,9 +70,25 @@ std::shared_ptr<Connection> Pool::pick(bool many_rows) const {
         return best;
     }
     const std::size_t spill = options_.prepared_statements ? kSpillDepth : 1;
+    std::shared_ptr<Connection> stalled;  // the last resort: the least busy stalled one
     for (const auto& c : conns_) {
         if (!usable(*c)) continue;
+        if (c->stalled()) {
+            if (!stalled || c->depth() < stalled->depth()) stalled = c;
+            continue;
+        }
         if (c->depth() < spill) return c;
+        if (!best || c->depth() < best->depth()) best = c;
+    }
+    return best ? best : stalled;
+}
+
+std::shared_ptr<Connection> Pool::stand_in(const Connection& from) const {
+    std::shared_ptr<Connection> best;
+    for (const auto& c : conns_) {
+        if (c.get() == &from || c->state() != Connection::State::ready || c->exclusive || c->stalled() ||
+            c->depth() >= kSpillDepth)
+            continue;
         if (!best || c->depth() < best->depth()) best = c;
     }
     return best;
@@ -192,7 +210,11 @@ void Pool::watch() {
         bool waiting = false;
         // A copy: giving a connection up may notify, never add or remove connections,
         // but the check must not depend on that.
-        for (const auto& c : std::vector<std::shared_ptr<Connection>>(conns_)) waiting = c->check_deadlines(now) || waiting;
+        const std::vector<std::shared_ptr<Connection>> conns(conns_);
+        for (const auto& c : conns) waiting = c->check_deadlines(now) || waiting;
+        for (const auto& c : conns) {
+            if (c->stalled() && stand_in(*c)) c->let_go_queued_reads();
+        }
         if (waiting) watch();
     });
 }

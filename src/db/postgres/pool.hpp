@@ -58,13 +58,17 @@ public:
     std::shared_ptr<Connection> try_acquire(bool many_rows = false) const {
         return waiters_.empty() ? pick(many_rows) : nullptr;
     }
+    // Another connection to send a read let go from `from` (Connection::let_go_queued_reads)
+    // to: up, shared, not stalled, not deep (kSpillDepth), the least busy; or null.
+    std::shared_ptr<Connection> stand_in(const Connection& from) const;
     void release_exclusive(Connection& conn);
     // Something changed (a connection came up or freed): as many waiters as there is room
     // for, first in line first, look again (at least the first, to learn of a connection
     // that went down).
     void notify();
-    // Checks the connections' deadlines every kWatchInterval while any statement or
-    // connection attempt waits (one timer for the pool, not one per statement).
+    // Checks the connections' deadlines and stalls every kWatchInterval while any statement
+    // or connection attempt waits (one timer for the pool, not one per statement); a
+    // stalled connection lets its queued reads go when there is a stand-in.
     void watch();
 
 private:
