@@ -98,8 +98,7 @@ core::Task<Result> Connection::execute(Statement statement, Params params, Clock
         const std::string statement(sql);  // NUL-terminated for libpq
         std::string name = "s" + std::to_string(++statement_counter_);
         if (!PQsendPrepare(conn_, name.c_str(), statement.c_str(), 0, nullptr)) throw send_failed();
-        statements_.push_back(StatementCost{statement});
-        it = prepared_.emplace(statement, Prepared{std::move(name), static_cast<std::uint32_t>(statements_.size())}).first;
+        it = prepared_.emplace(statement, Prepared{std::move(name), cost_slot(statement)}).first;
         op->prepared = statement;
         ++op->commands;
     }
@@ -115,6 +114,15 @@ core::Task<Result> Connection::execute(Statement statement, Params params, Clock
         result = co_await answer_of(op);
     }
     co_return result;
+}
+
+std::uint32_t Connection::cost_slot(const std::string& sql) {
+    // Known already if its preparing failed before (a failed Parse is forgotten, and is
+    // sent again with the next use): one entry per statement, however often that happens.
+    for (std::size_t i = 0; i < statements_.size(); ++i)
+        if (statements_[i].sql == sql) return static_cast<std::uint32_t>(i + 1);
+    statements_.push_back(StatementCost{sql});
+    return static_cast<std::uint32_t>(statements_.size());
 }
 
 std::shared_ptr<Connection> Connection::stand_in() const {

@@ -206,6 +206,9 @@ private:
     // `send_now`: false for a grouped read, which leaves with its group's Sync (end_turn).
     core::Task<Result> submit(std::shared_ptr<Op> op, bool send_now = true);
 
+    // The statement's place in statements_ (1 + its index), added if new.
+    std::uint32_t cost_slot(const std::string& sql);
+
     // Another connection for a read let go from this one (Pool::stand_in), or null.
     std::shared_ptr<Connection> stand_in() const;
 
