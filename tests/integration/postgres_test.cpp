@@ -146,36 +146,53 @@ TEST_F(Postgres, StatementTimeoutEndsALongStatementThroughPgBouncer) {
     statement_timeout_ends_a_long_statement("pgbouncer");
 }
 
+// Two connections on a fresh database, both up; reads spawned on them join `done` in the
+// order they are answered.
+struct TwoConnections {
+    FreshDatabase fresh{"postgres"};
+    std::unique_ptr<db::Connector> connector;
+    boost::asio::io_context ioc;
+    std::unique_ptr<db::Database> database;
+    std::vector<std::string> done;
+
+    TwoConnections() {
+        db::ConnectorOptions options;
+        options.size = 2;
+        connector = db::make_connector(testing_support::settings_for(fresh.url()).database, options);
+        database = connector->open(ioc);
+        for (int i = 0; i < 500 && !up(); ++i) {
+            ioc.restart();
+            ioc.run_for(std::chrono::milliseconds(10));
+        }
+    }
+    bool up() const { return connector->stats().open == 2; }
+
+    void read(db::Statement statement, db::Params params, std::string name) {
+        core::spawn([](db::Database& d, db::Statement s, db::Params p, std::vector<std::string>& out,
+                       std::string n) -> core::Task<void> {
+            co_await d.query(s, std::move(p));
+            out.push_back(n);
+        }(*database, statement, std::move(params), done, std::move(name)),
+                    [](std::exception_ptr e) { ASSERT_FALSE(e); });
+    }
+    // Runs the loop until `count` reads in all have been answered (5 s at most).
+    void run_until_answered(std::size_t count) {
+        for (int i = 0; i < 500 && done.size() < count; ++i) {
+            ioc.restart();
+            ioc.run_for(std::chrono::milliseconds(10));
+        }
+    }
+};
+
 // A read of many rows (a streamed answer's next batch) goes on a connection of its own:
 // a small read sent after it is answered first, not queued behind it in the pipeline.
 TEST_F(Postgres, ABulkReadDoesNotHoldUpTheSmallReadsAfterIt) {
-    FreshDatabase fresh("postgres");
-    db::ConnectorOptions options;
-    options.size = 2;
-    auto connector = db::make_connector(testing_support::settings_for(fresh.url()).database, options);
-    boost::asio::io_context ioc;
-    auto database = connector->open(ioc);
-    for (int i = 0; i < 500 && connector->stats().open != 2; ++i) {
-        ioc.restart();
-        ioc.run_for(std::chrono::milliseconds(10));
-    }
-    ASSERT_EQ(connector->stats().open, 2u) << "both connections up";
-
-    std::vector<std::string> done;  // in the order answered
-    const auto run = [&](db::Statement statement, std::string name) {
-        core::spawn([](db::Database& d, db::Statement s, std::vector<std::string>& out, std::string n) -> core::Task<void> {
-            co_await d.query(s);
-            out.push_back(n);
-        }(*database, statement, done, std::move(name)),
-                    [](std::exception_ptr e) { ASSERT_FALSE(e); });
-    };
-    run(db::bulk_reads("SELECT pg_sleep(0.5)"), "bulk");
-    run(db::reads("SELECT 1"), "small");
-    for (int i = 0; i < 300 && done.size() < 2; ++i) {
-        ioc.restart();
-        ioc.run_for(std::chrono::milliseconds(10));
-    }
-    EXPECT_EQ(done, (std::vector<std::string>{"small", "bulk"}));
+    TwoConnections pool;
+    ASSERT_TRUE(pool.up()) << "both connections up";
+    pool.read(db::bulk_reads("SELECT pg_sleep(0.5)"), {}, "bulk");
+    pool.read(db::reads("SELECT 1"), {}, "small");
+    pool.run_until_answered(2);
+    EXPECT_EQ(pool.done, (std::vector<std::string>{"small", "bulk"}));
 }
 
 // A statement that runs far longer than it usually does stalls its connection: the cheap
@@ -183,53 +200,28 @@ TEST_F(Postgres, ABulkReadDoesNotHoldUpTheSmallReadsAfterIt) {
 // known to be slow stays in line (running it twice would cost the database its time twice),
 // and so does the long one itself.
 TEST_F(Postgres, CheapReadsQueuedBehindAStalledStatementAreAnsweredElsewhere) {
-    FreshDatabase fresh("postgres");
-    db::ConnectorOptions options;
-    options.size = 2;
-    auto connector = db::make_connector(testing_support::settings_for(fresh.url()).database, options);
-    boost::asio::io_context ioc;
-    auto database = connector->open(ioc);
-    for (int i = 0; i < 500 && connector->stats().open != 2; ++i) {
-        ioc.restart();
-        ioc.run_for(std::chrono::milliseconds(10));
-    }
-    ASSERT_EQ(connector->stats().open, 2u) << "both connections up";
-
+    TwoConnections pool;
+    ASSERT_TRUE(pool.up()) << "both connections up";
     const auto sleep = db::reads("SELECT pg_sleep($1)");
     const auto cheap = db::reads("SELECT $1::bigint");
-    std::vector<std::string> done;  // in the order answered
-    const auto run = [&](db::Params params, std::string name) {
-        core::spawn([](db::Database& d, db::Statement s, db::Params p, std::vector<std::string>& out,
-                       std::string n) -> core::Task<void> {
-            co_await d.query(s, std::move(p));
-            out.push_back(n);
-        }(*database, name.starts_with("cheap") ? cheap : sleep, std::move(params), done, name),
-                    [](std::exception_ptr e) { ASSERT_FALSE(e); });
-    };
-    const auto run_all = [&](std::size_t count) {
-        for (int i = 0; i < 500 && done.size() < count; ++i) {
-            ioc.restart();
-            ioc.run_for(std::chrono::milliseconds(10));
-        }
-    };
     // What each usually takes, learned on the first connection (where statements gather):
     // the cheap reads pipelined, the sleeps one after another, 60 ms each.
-    for (int i = 0; i < 20; ++i) run({std::int64_t{i}}, "cheap warm-up");
-    run_all(20);
-    for (int i = 0; i < 3; ++i) {
-        run({0.06}, "slow warm-up");
-        run_all(21 + i);
+    for (int i = 0; i < 20; ++i) pool.read(cheap, {std::int64_t{i}}, "cheap warm-up");
+    pool.run_until_answered(20);
+    for (std::size_t i = 0; i < 3; ++i) {
+        pool.read(sleep, {0.06}, "slow warm-up");
+        pool.run_until_answered(21 + i);
     }
-    ASSERT_EQ(done.size(), 23u);
-    done.clear();
+    ASSERT_EQ(pool.done.size(), 23u);
+    pool.done.clear();
 
     // One loop turn: the long one at the pipeline's front, the others queued behind it.
-    run({1.0}, "long");
-    run({std::int64_t{2}}, "cheap 1");
-    run({0.0}, "slow");  // the sleep statement: its usual time is now tens of ms
-    run({std::int64_t{3}}, "cheap 2");
-    run_all(4);
-    EXPECT_EQ(done, (std::vector<std::string>{"cheap 1", "cheap 2", "long", "slow"}));
+    pool.read(sleep, {1.0}, "long");
+    pool.read(cheap, {std::int64_t{2}}, "cheap 1");
+    pool.read(sleep, {0.0}, "slow");  // the sleep statement: its usual time is now tens of ms
+    pool.read(cheap, {std::int64_t{3}}, "cheap 2");
+    pool.run_until_answered(4);
+    EXPECT_EQ(pool.done, (std::vector<std::string>{"cheap 1", "cheap 2", "long", "slow"}));
 }
 
 // With its only connection held by a transaction, a request waits DB_POOL_TIMEOUT for
