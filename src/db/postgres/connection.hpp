@@ -77,7 +77,7 @@ struct Op {
     bool moved = false;           // let go: its caller sends it again elsewhere, its answer here is dropped
     std::string moved_sql;        // its SQL, for its caller to send elsewhere
     // When the pool's watchdog first saw it waiting (within kWatchInterval of joining the
-    // pipeline): stamped there, not here, to keep a clock read off every statement.
+    // pipeline), for the response timeout: unlike `sent`, stamped on barriers too.
     std::chrono::steady_clock::time_point queued{};
     // When its caller stops waiting (query_within): it is then answered with a timeout
     // and stays in the pipeline, unwaited for, until its results have been read.
@@ -153,8 +153,8 @@ public:
     // Stalled: the statement at the pipeline's front has had no answer for kStallAfter and
     // for 8 times what it usually takes here (as the pool's watchdog last saw; progress
     // clears it). Measured on 2 cores shared with the load generator: a PostgreSQL backend
-    // left runnable but unscheduled for 70-120 ms by the kernel, while the other backends
-    // ran, held up every read queued in its pipeline (bench/README.md, issue 15 item 7).
+    // left runnable but unscheduled by the kernel for 0.1-5 s, while other backends ran,
+    // held up every read queued in its pipeline (bench/README.md, issue 15 item 7).
     // New statements go elsewhere while there is elsewhere (Pool::pick).
     bool stalled() const { return stalled_; }
 
