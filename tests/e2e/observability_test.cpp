@@ -282,9 +282,9 @@ TEST_P(Observed, SigtermUnderLoadLosesNoRequestAndNoAcknowledgedWrite) {
 }
 
 // 32 clients on keep-alive connections for 2 seconds, reading and writing: every answer is
-// the one to its own request (`/users/me` is streamed once the user has over 1,000 items). Through PgBouncer, two Syncs in flight on one connection
-// gave statements other statements' answers (500s, "unexpected type"): see
-// db::postgres::Connection::wait_to_send.
+// the one to its own request (`/users/me` is streamed once the user has over 1,000 items).
+// Through PgBouncer, two Syncs in flight on one connection gave statements other
+// statements' answers (500s, "unexpected type"): see db::postgres::Connection::wait_to_send.
 TEST_P(Observed, ConcurrentReadsAndWritesEachGetTheirOwnAnswer) {
     const std::string bearer = bearer_of("c@example.com");
     ASSERT_FALSE(bearer.empty());

@@ -132,6 +132,22 @@ bool Connection::send(const std::string& data) {
     return true;
 }
 
+Chunks chunked_body(const std::string& raw, std::size_t at) {
+    Chunks chunks;
+    for (;;) {
+        const auto line_end = raw.find("\r\n", at);
+        if (line_end == std::string::npos) return chunks;
+        const std::size_t size = std::stoul(raw.substr(at, line_end - at), nullptr, 16);
+        if (size == 0) {  // the last chunk (no trailers): the answer ends after its CRLF CRLF
+            if (raw.compare(line_end, 4, "\r\n\r\n") == 0) chunks.end = line_end + 4;
+            return chunks;
+        }
+        if (raw.size() < line_end + 2 + size + 2) return chunks;
+        chunks.body.append(raw, line_end + 2, size);
+        at = line_end + 2 + size + 2;
+    }
+}
+
 std::optional<RawResponse> Connection::read_response(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto fill = [&]() -> bool {
@@ -165,19 +181,11 @@ std::optional<RawResponse> Connection::read_response(std::chrono::milliseconds t
         r.headers[name] = value;
     }
     if (r.headers["transfer-encoding"] == "chunked") {  // a streamed answer: its chunks' data, joined
-        std::size_t at = end + 4;
-        for (;;) {
-            std::size_t line_end;
-            while ((line_end = buffer_.find("\r\n", at)) == std::string::npos)
-                if (!fill()) return std::nullopt;
-            const std::size_t size = std::stoul(buffer_.substr(at, line_end - at), nullptr, 16);
-            while (buffer_.size() < line_end + 2 + size + 2)  // its data and CRLF (the last: no trailers)
-                if (!fill()) return std::nullopt;
-            r.body.append(buffer_, line_end + 2, size);
-            at = line_end + 2 + size + 2;
-            if (size == 0) break;
-        }
-        buffer_.erase(0, at);
+        Chunks chunks;
+        while ((chunks = chunked_body(buffer_, end + 4)).end == std::string::npos)
+            if (!fill()) return std::nullopt;
+        r.body = std::move(chunks.body);
+        buffer_.erase(0, chunks.end);
         return r;
     }
     const std::size_t length = r.headers.count("content-length") ? std::stoul(r.headers["content-length"]) : 0;
@@ -295,19 +303,10 @@ SlowClient::Answer SlowClient::parse() const {
     const auto end = raw.find("\r\n\r\n");
     if (end == std::string::npos) return a;
     a.head = raw.substr(0, end + 2);
-    std::size_t at = end + 4;
-    for (;;) {
-        const auto line_end = raw.find("\r\n", at);
-        if (line_end == std::string::npos) return a;
-        const std::size_t size = std::stoul(raw.substr(at, line_end - at), nullptr, 16);
-        if (size == 0) {
-            a.whole = raw.compare(line_end, 4, "\r\n\r\n") == 0;
-            return a;
-        }
-        if (raw.size() < line_end + 2 + size + 2) return a;
-        a.body.append(raw, line_end + 2, size);
-        at = line_end + 2 + size + 2;
-    }
+    Chunks chunks = chunked_body(raw, end + 4);
+    a.body = std::move(chunks.body);
+    a.whole = chunks.end != std::string::npos;
+    return a;
 }
 
 void run_sql(const std::string& url, const std::map<std::string, std::string>& settings, const std::string& sql) {

@@ -49,6 +49,14 @@ struct RawResponse {
     std::string body;
 };
 
+// The chunked body in `raw` from `at` (just after the head): its data so far, and where
+// the answer ends once its last chunk has come (npos until then).
+struct Chunks {
+    std::string body;
+    std::size_t end = std::string::npos;
+};
+Chunks chunked_body(const std::string& raw, std::size_t at);
+
 class Connection {
 public:
     explicit Connection(int port);

@@ -125,6 +125,10 @@ std::uint32_t Connection::cost_slot(const std::string& sql) {
     return static_cast<std::uint32_t>(statements_.size());
 }
 
+Connection::StatementCost* Connection::cost_of(const Op& op) {
+    return op.statement != 0 && op.statement <= statements_.size() ? &statements_[op.statement - 1] : nullptr;
+}
+
 std::shared_ptr<Connection> Connection::stand_in() const {
     // Up, so the pool is too (closing it answers every op, and a let-go read then stays).
     return state_ == State::ready ? pool_.stand_in(*this) : nullptr;
@@ -190,9 +194,8 @@ bool Connection::check_deadlines(Clock::time_point now) {
     }
     enforce_statement_timeout(now);
     const Op& front = *pending_.front();
-    const auto usual = front.statement != 0 && front.statement <= statements_.size()
-                           ? statements_[front.statement - 1].usual
-                           : Clock::duration{};
+    const StatementCost* cost = cost_of(front);
+    const auto usual = cost ? cost->usual : Clock::duration{};
     stalled_ = now - std::max(last_finish_, front.sent) >= std::max<Clock::duration>(kStallAfter, 8 * usual);
     for (const auto& op : pending_) {
         if (op->queued == Clock::time_point{}) op->queued = now;
@@ -207,13 +210,12 @@ void Connection::let_go_queued_reads() {
     if (!stalled_) return;
     for (auto it = pending_.begin(); it != pending_.end(); ++it) {
         Op& op = **it;
-        if (!op.may_move || op.moved || op.done || !op.waiter) continue;
-        if (op.statement == 0 || op.statement > statements_.size()) continue;
-        const StatementCost& cost = statements_[op.statement - 1];
+        const StatementCost* cost = cost_of(op);
+        if (!op.may_move || op.moved || op.done || !op.waiter || !cost) continue;
         // Moved here already: cheap where it was measured.
-        if (op.moves == 0 && (!cost.measured || cost.usual > kCheapRead)) continue;
+        if (op.moves == 0 && (!cost->measured || cost->usual > kCheapRead)) continue;
         op.moved = true;
-        op.moved_sql = cost.sql;
+        op.moved_sql = cost->sql;
         asio::post(pool_.ioc(), [keep = *it, waiter = std::exchange(op.waiter, nullptr)] { waiter.resume(); });
     }
 }
@@ -474,11 +476,10 @@ void Connection::finish_front() {
     pending_.pop_front();
     ++finished_;
     const auto now = Clock::now();
-    if (op->statement != 0 && op->statement <= statements_.size() && !op->error && !op->aborted) {
-        StatementCost& cost = statements_[op->statement - 1];
+    if (StatementCost* cost = cost_of(*op); cost && !op->error && !op->aborted) {
         const auto took = now - std::max(last_finish_, op->sent);
-        cost.usual = cost.measured ? cost.usual + (took - cost.usual) / 4 : took;
-        cost.measured = true;
+        cost->usual = cost->measured ? cost->usual + (took - cost->usual) / 4 : took;
+        cost->measured = true;
     }
     last_finish_ = now;
     stalled_ = false;

@@ -209,6 +209,10 @@ private:
     // The statement's place in statements_ (1 + its index), added if new.
     std::uint32_t cost_slot(const std::string& sql);
 
+    struct StatementCost;
+    // What the op's statement usually takes here, or null (not a prepared statement).
+    StatementCost* cost_of(const Op& op);
+
     // Another connection for a read let go from this one (Pool::stand_in), or null.
     std::shared_ptr<Connection> stand_in() const;
 
