@@ -1,7 +1,10 @@
 // What only PostgreSQL has: adopting the original service's database, and a backend
 // that never blocks the event loop.
 
+#include <algorithm>
+#include <deque>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -146,48 +149,55 @@ TEST_F(Postgres, StatementTimeoutEndsALongStatementThroughPgBouncer) {
     statement_timeout_ends_a_long_statement("pgbouncer");
 }
 
-// Two connections on a fresh database, both up; reads spawned on them join `done` in the
-// order they are answered.
-struct TwoConnections {
+// `count` connections on each of `threads` loops (one pool each, as a service has per
+// thread) on a fresh database, all up; the loops run by turns on this thread. Reads
+// spawned on them join `done` in the order they are answered, and a read answering a
+// number records it in `numbers`.
+struct Connections {
     FreshDatabase fresh{"postgres"};
     std::unique_ptr<db::Connector> connector;
-    boost::asio::io_context ioc;
-    std::unique_ptr<db::Database> database;
+    std::deque<boost::asio::io_context> loops;
+    std::vector<std::unique_ptr<db::Database>> databases;
     std::vector<std::string> done;
+    std::map<std::string, std::int64_t> numbers;
+    std::size_t count;
 
-    TwoConnections() {
+    explicit Connections(std::size_t count_ = 2, std::size_t threads = 1) : count(count_) {
         db::ConnectorOptions options;
-        options.size = 2;
+        options.size = count;
         connector = db::make_connector(testing_support::settings_for(fresh.url()).database, options);
-        database = connector->open(ioc);
-        for (int i = 0; i < 500 && !up(); ++i) {
-            ioc.restart();
-            ioc.run_for(std::chrono::milliseconds(10));
-        }
+        for (std::size_t i = 0; i < threads; ++i) databases.push_back(connector->open(loops.emplace_back()));
+        for (int i = 0; i < 500 && !up(); ++i) run_turns();
     }
-    bool up() const { return connector->stats().open == 2; }
+    bool up() const { return connector->stats().open == count * loops.size(); }
 
-    void read(db::Statement statement, db::Params params, std::string name) {
-        core::spawn([](db::Database& d, db::Statement s, db::Params p, std::vector<std::string>& out,
+    void read(db::Statement statement, db::Params params, std::string name, std::size_t thread = 0) {
+        core::spawn([](db::Database& d, db::Statement s, db::Params p, Connections& self,
                        std::string n) -> core::Task<void> {
-            co_await d.query(s, std::move(p));
-            out.push_back(n);
-        }(*database, statement, std::move(params), done, std::move(name)),
+            const db::Result result = co_await d.query(s, std::move(p));
+            if (!result.empty() && std::holds_alternative<std::int64_t>(result.rows[0][0]))
+                self.numbers[n] = result.rows[0].get<std::int64_t>(0);
+            self.done.push_back(n);
+        }(*databases.at(thread), statement, std::move(params), *this, std::move(name)),
                     [](std::exception_ptr e) { ASSERT_FALSE(e); });
     }
-    // Runs the loop until `count` reads in all have been answered (5 s at most).
-    void run_until_answered(std::size_t count) {
-        for (int i = 0; i < 500 && done.size() < count; ++i) {
-            ioc.restart();
-            ioc.run_for(std::chrono::milliseconds(10));
+    // Each loop for 10 ms (at most), in turn.
+    void run_turns() {
+        for (auto& loop : loops) {
+            loop.restart();
+            loop.run_for(std::chrono::milliseconds(10));
         }
+    }
+    // Runs the loops until `answered` reads in all have been answered (5 s at most).
+    void run_until_answered(std::size_t answered) {
+        for (int i = 0; i < 500 && done.size() < answered; ++i) run_turns();
     }
 };
 
 // A read of many rows (a streamed answer's next batch) goes on a connection of its own:
 // a small read sent after it is answered first, not queued behind it in the pipeline.
 TEST_F(Postgres, ABulkReadDoesNotHoldUpTheSmallReadsAfterIt) {
-    TwoConnections pool;
+    Connections pool;
     ASSERT_TRUE(pool.up()) << "both connections up";
     pool.read(db::bulk_reads("SELECT pg_sleep(0.5)"), {}, "bulk");
     pool.read(db::reads("SELECT 1"), {}, "small");
@@ -200,7 +210,7 @@ TEST_F(Postgres, ABulkReadDoesNotHoldUpTheSmallReadsAfterIt) {
 // known to be slow stays in line (running it twice would cost the database its time twice),
 // and so does the long one itself.
 TEST_F(Postgres, CheapReadsQueuedBehindAStalledStatementAreAnsweredElsewhere) {
-    TwoConnections pool;
+    Connections pool;
     ASSERT_TRUE(pool.up()) << "both connections up";
     const auto sleep = db::reads("SELECT pg_sleep($1)");
     const auto cheap = db::reads("SELECT $1::bigint");
@@ -222,6 +232,58 @@ TEST_F(Postgres, CheapReadsQueuedBehindAStalledStatementAreAnsweredElsewhere) {
     pool.read(cheap, {std::int64_t{3}}, "cheap 2");
     pool.run_until_answered(4);
     EXPECT_EQ(pool.done, (std::vector<std::string>{"cheap 1", "cheap 2", "long", "slow"}));
+}
+
+// When several backends stall at once, a read queued on a connection that has not run its
+// statement yet (it was idle until the first stalled) is judged by what the statement
+// takes on the others: cheap, so it goes to a third connection, not waiting in line.
+TEST_F(Postgres, AReadNewToAStalledConnectionIsJudgedByItsCostOnTheOthers) {
+    Connections pool(3);
+    ASSERT_TRUE(pool.up()) << "three connections up";
+    const auto sleep = db::reads("SELECT pg_sleep($1)");
+    const auto cheap = db::reads("SELECT $1::bigint");
+    for (int i = 0; i < 20; ++i) pool.read(cheap, {std::int64_t{i}}, "warm-up");  // on the first
+    pool.run_until_answered(20);
+    pool.done.clear();
+
+    // One loop turn: the first connection full (a long sleep and 31 cheap reads: kSpillDepth),
+    // so the next ones spill to the second: another long sleep, and a cheap read, the
+    // statement's first use there.
+    pool.read(sleep, {1.0}, "long 1");
+    for (int i = 0; i < 31; ++i) pool.read(cheap, {std::int64_t{i}}, "cheap");
+    pool.read(sleep, {1.0}, "long 2");
+    pool.read(cheap, {std::int64_t{99}}, "new there");
+    pool.run_until_answered(34);
+    ASSERT_EQ(pool.done.size(), 34u);
+    const auto at = [&](const std::string& name) {  // place in the order answered
+        return std::find(pool.done.begin(), pool.done.end(), name) - pool.done.begin();
+    };
+    EXPECT_LT(at("new there"), at("long 1"));
+    EXPECT_LT(at("new there"), at("long 2"));
+    EXPECT_EQ(std::count(pool.done.begin(), pool.done.begin() + at("long 1"), "cheap"), 31);
+}
+
+// A stalled connection's cheap reads, when no other connection of its thread can take
+// them (a pool of one here), are answered by another thread's pool, and answered right;
+// while every connection of the thread is stalled, a new read goes there at once, even
+// one whose cost is not known (it is not run twice).
+TEST_F(Postgres, ReadsOfAStalledThreadAreAnsweredByAnotherThreadsPool) {
+    Connections pool(1, 2);  // one connection on each of two loops
+    ASSERT_TRUE(pool.up()) << "both loops' connections up";
+    const auto sleep = db::reads("SELECT pg_sleep($1)");
+    const auto cheap = db::reads("SELECT $1::bigint");
+    for (int i = 0; i < 20; ++i) pool.read(cheap, {std::int64_t{i}}, "warm-up");  // on the first loop
+    pool.run_until_answered(20);
+    pool.done.clear();
+
+    pool.read(sleep, {1.0}, "long");
+    pool.read(cheap, {std::int64_t{42}}, "cheap");
+    pool.run_until_answered(1);
+    pool.read(db::reads("SELECT $1::bigint + 1"), {std::int64_t{6}}, "new");  // never run before
+    pool.run_until_answered(3);
+    EXPECT_EQ(pool.done, (std::vector<std::string>{"cheap", "new", "long"}));
+    EXPECT_EQ(pool.numbers["cheap"], 42);
+    EXPECT_EQ(pool.numbers["new"], 7);
 }
 
 // With its only connection held by a transaction, a request waits DB_POOL_TIMEOUT for

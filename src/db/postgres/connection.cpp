@@ -17,16 +17,6 @@
 
 namespace db::postgres {
 
-namespace {
-// Suspends until the op is answered (Connection::complete resumes it) or let go.
-struct OpAnswered {
-    Op& op;
-    bool await_ready() const noexcept { return op.done; }
-    void await_suspend(std::coroutine_handle<> h) noexcept { op.waiter = h; }
-    void await_resume() const noexcept {}
-};
-}  // namespace
-
 Connection::Connection(Pool& pool) : pool_(pool), socket_(pool.ioc()), backoff_timer_(pool.ioc()) {}
 
 void Connection::close() {
@@ -71,9 +61,8 @@ core::Task<Result> Connection::execute(Statement statement, Params params, Clock
         schedule_turn_end();
         Result result = co_await submit(op, false);
         if (op->moved && !op->done) {  // let go from this stalled connection
-            if (auto other = stand_in())
-                co_return co_await other->execute(db::reads(op->moved_sql), Params(params), deadline, moves + 1);
-            result = co_await answer_of(op);  // nowhere else to go: its answer here after all
+            if (auto answer = co_await answer_elsewhere(op, params, deadline, moves)) co_return std::move(*answer);
+            result = co_await answer_of(op);  // its answer here after all
         }
         if (!op->aborted) co_return result;
         // Skipped for another statement's failure: once more, on its own.
@@ -103,14 +92,13 @@ core::Task<Result> Connection::execute(Statement statement, Params params, Clock
         ++op->commands;
     }
     op->statement = it->second.statement;
-    // A read let go from another connection may move on, its first use here included.
-    op->may_move = statement.reads_only && !statement.many_rows && !exclusive && moves > 0 && moves < kMaxMoves;
+    // A read's first use here may move on too (judged by what it takes on the others).
+    op->may_move = statement.reads_only && !statement.many_rows && !exclusive && moves < kMaxMoves;
     op->moves = moves;
     send_alone(it->second.name, {}, text, *op);
     Result result = co_await submit(op);
     if (op->moved && !op->done) {
-        if (auto other = stand_in())
-            co_return co_await other->execute(db::reads(op->moved_sql), Params(params), deadline, moves + 1);
+        if (auto answer = co_await answer_elsewhere(op, params, deadline, moves)) co_return std::move(*answer);
         result = co_await answer_of(op);
     }
     co_return result;
@@ -129,9 +117,31 @@ Connection::StatementCost* Connection::cost_of(const Op& op) {
     return op.statement != 0 && op.statement <= statements_.size() ? &statements_[op.statement - 1] : nullptr;
 }
 
-std::shared_ptr<Connection> Connection::stand_in() const {
+std::optional<Clock::duration> Connection::usual_of(std::string_view sql) const {
+    for (const auto& cost : statements_)
+        if (cost.measured && cost.sql == sql) return cost.usual;
+    return std::nullopt;
+}
+
+core::Task<std::optional<Result>> Connection::answer_elsewhere(std::shared_ptr<Op> op, const Params& params,
+                                                               Clock::time_point deadline, unsigned moves) {
     // Up, so the pool is too (closing it answers every op, and a let-go read then stays).
-    return state_ == State::ready ? pool_.stand_in(*this) : nullptr;
+    if (state_ != State::ready) co_return std::nullopt;
+    // A connection here whose backend was seen running lately; else another thread's pool
+    // (this thread's backends may be starved together), while its own answer may still
+    // come first; else any connection here.
+    auto other = pool_.stand_in(this, true);
+    if (!other) {
+        if (const auto elsewhere = pool_.send_to_another_thread(op, op->moved_sql, params, deadline, moves + 1)) {
+            co_await OpAnswered{*op};
+            if (elsewhere->result) co_return std::move(elsewhere->result);
+            if (op->done || state_ != State::ready) co_return std::nullopt;  // answered here first
+        }
+        other = pool_.stand_in(this);
+    }
+    if (!other) co_return std::nullopt;
+    Result result = co_await other->execute(db::reads(op->moved_sql), Params(params), deadline, moves + 1);
+    co_return result;
 }
 
 core::Task<void> Connection::execute_script(std::string sql) {
@@ -212,8 +222,12 @@ void Connection::let_go_queued_reads() {
         Op& op = **it;
         const StatementCost* cost = cost_of(op);
         if (!op.may_move || op.moved || op.done || !op.waiter || !cost) continue;
-        // Moved here already: cheap where it was measured.
-        if (op.moves == 0 && (!cost->measured || cost->usual > kCheapRead)) continue;
+        // Moved here already: cheap where it was measured. Never answered here (this
+        // connection was idle until the stall sent it new statements): as on the others.
+        if (op.moves == 0) {
+            const auto usual = cost->measured ? std::optional(cost->usual) : pool_.usual_elsewhere(*this, cost->sql);
+            if (!usual || *usual > kCheapRead) continue;
+        }
         op.moved = true;
         op.moved_sql = cost->sql;
         asio::post(pool_.ioc(), [keep = *it, waiter = std::exchange(op.waiter, nullptr)] { waiter.resume(); });

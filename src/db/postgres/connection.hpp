@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -82,6 +83,14 @@ struct Op {
     // When its caller stops waiting (query_within): it is then answered with a timeout
     // and stays in the pipeline, unwaited for, until its results have been read.
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+};
+
+// Suspends until the op is answered (Connection::complete resumes it) or let go.
+struct OpAnswered {
+    Op& op;
+    bool await_ready() const noexcept { return op.done; }
+    void await_suspend(std::coroutine_handle<> h) noexcept { op.waiter = h; }
+    void await_resume() const noexcept {}
 };
 
 class Pool;
@@ -157,14 +166,20 @@ public:
     // held up every read queued in its pipeline (bench/README.md, issue 15 item 7).
     // New statements go elsewhere while there is elsewhere (Pool::pick).
     bool stalled() const { return stalled_; }
+    // When a statement was last answered here (its backend then ran).
+    Clock::time_point last_answer() const { return last_finish_; }
 
     // On a stalled connection: its cheap reads are let go; their callers send them again
-    // on another connection (Pool::stand_in), and the answers that come here at last are
-    // dropped. Only reads measured here to take under kCheapRead, each kMaxMoves times at
-    // most: a stalled backend may still run them, so that is the work done twice. (The
-    // traced stalls kept a backend waiting for up to 5 s, and a stand-in's backend stalled
-    // now and then too: a read moves on again if it must.)
+    // elsewhere (answer_elsewhere), and the answers that come here at last are dropped.
+    // Only reads measured to take under kCheapRead (here, or on another of the pool's
+    // connections if never here: Pool::usual_elsewhere), each kMaxMoves times at most: a
+    // stalled backend may still run them, so that is the work done twice. (The traced
+    // stalls kept a backend waiting for up to 5 s, several of a thread's at once, and a
+    // stand-in's backend stalled now and then too: a read moves on again if it must.)
     void let_go_queued_reads();
+
+    // What a statement usually takes here, if it was ever answered here.
+    std::optional<Clock::duration> usual_of(std::string_view sql) const;
 
 private:
     DatabaseError send_failed();
@@ -213,8 +228,14 @@ private:
     // What the op's statement usually takes here, or null (not a prepared statement).
     StatementCost* cost_of(const Op& op);
 
-    // Another connection for a read let go from this one (Pool::stand_in), or null.
-    std::shared_ptr<Connection> stand_in() const;
+    // For a read let go from here (op->moved): its answer from a connection of this
+    // thread whose backend answered lately (Pool::stand_in); else from another thread's
+    // pool (Pool::send_to_another_thread) if that comes before the op's own answer; else
+    // from any other connection of this thread. Null: answered here after all (answer_of).
+    // bench/starve: with all four backends of a thread stopped, reads sent to its idle
+    // connections waited kStallAfter at each before they moved on, and ran out of moves.
+    core::Task<std::optional<Result>> answer_elsewhere(std::shared_ptr<Op> op, const Params& params,
+                                                       Clock::time_point deadline, unsigned moves);
 
     // The op's answer, for one already submitted (a read let go that stayed after all).
     core::Task<Result> answer_of(std::shared_ptr<Op> op);

@@ -64,27 +64,12 @@ public:
     Dialect dialect() const override { return Dialect::postgres; }
 
     core::Task<Result> query(Statement statement, Params params) override {
-        // Usually a connection is there at once, and the view is used before any wait;
-        // when the pool must be waited for, the SQL is copied first (the caller's view
-        // may not outlive a wait).
-        if (auto conn = pool_.try_acquire(statement.many_rows))
-            co_return co_await conn->execute(statement, std::move(params));
-        const std::string text(statement.sql);
-        statement.sql = text;
-        auto conn = co_await pool_.acquire(false, Clock::time_point::max(), statement.many_rows);
-        co_return co_await conn->execute(statement, std::move(params));
+        return run(statement, std::move(params), Clock::time_point::max());
     }
 
     core::Task<Result> query_within(std::chrono::milliseconds timeout, Statement statement,
                                     Params params) override {
-        const auto deadline = Clock::now() + timeout;
-        // As query(): the view is used before any wait when a connection is there at once.
-        if (auto conn = pool_.try_acquire(statement.many_rows))
-            co_return co_await conn->execute(statement, std::move(params), deadline);
-        const std::string text(statement.sql);
-        statement.sql = text;
-        auto conn = co_await pool_.acquire(false, deadline, statement.many_rows);
-        co_return co_await conn->execute(statement, std::move(params), deadline);
+        return run(statement, std::move(params), Clock::now() + timeout);
     }
 
     core::Task<void> execute_script(std::string_view sql) override {
@@ -102,6 +87,28 @@ public:
     }
 
 private:
+    core::Task<Result> run(Statement statement, Params params, Clock::time_point deadline) {
+        // Usually a connection is there at once, and the view is used before any wait;
+        // when the pool must be waited for, the SQL is copied first (the caller's view
+        // may not outlive a wait).
+        auto conn = pool_.try_acquire(statement.many_rows);
+        const bool all_stalled = conn && conn->stalled();  // pick()'s last resort
+        if (conn && !(all_stalled && statement.reads_only && !statement.many_rows))
+            co_return co_await conn->execute(statement, std::move(params), deadline);
+        const std::string text(statement.sql);
+        statement.sql = text;
+        if (all_stalled) {
+            // A read, with every connection of this thread stalled: another thread's pool
+            // answers it if it can, rather than it queueing behind the stalled statements.
+            if (auto answer = co_await pool_.read_on_another_thread(text, params, deadline))
+                co_return std::move(*answer);
+            if ((conn = pool_.try_acquire(statement.many_rows)))  // here after all
+                co_return co_await conn->execute(statement, std::move(params), deadline);
+        }
+        conn = co_await pool_.acquire(false, deadline, statement.many_rows);
+        co_return co_await conn->execute(statement, std::move(params), deadline);
+    }
+
     Pool pool_;
 };
 

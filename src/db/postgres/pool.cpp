@@ -1,26 +1,62 @@
 #include "db/postgres/pool.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <algorithm>
+#include <functional>
 
 #include "core/asio_op.hpp"
 
 namespace db::postgres {
 
-void PoolRegistry::add(const Pool* pool) {
+namespace {
+std::atomic<std::uint64_t> pools_made{0};
+}
+
+void PoolRegistry::add(Pool* pool) {
     std::lock_guard lock(mutex_);
-    pools_.push_back(pool);
+    pools_.push_back(Entry{pool, pool->id(), pool->alive()});
 }
 
 void PoolRegistry::remove(const Pool* pool) {
     std::lock_guard lock(mutex_);
-    pools_.erase(std::remove(pools_.begin(), pools_.end(), pool), pools_.end());
+    std::erase_if(pools_, [pool](const Entry& e) { return e.pool == pool; });
+}
+
+bool PoolRegistry::several() const {
+    std::lock_guard lock(mutex_);
+    return pools_.size() > 1;
+}
+
+// Posted under the lock: a registered pool lives, and so does its loop, which outlives it.
+template <class Job>
+bool PoolRegistry::post_to_another(std::uint64_t from, Job job) {
+    std::lock_guard lock(mutex_);
+    if (pools_.size() < 2) return false;
+    auto it = std::find_if(pools_.begin(), pools_.end(), [from](const Entry& e) { return e.id == from; });
+    it = it == pools_.end() || std::next(it) == pools_.end() ? pools_.begin() : std::next(it);
+    asio::post(it->pool->ioc(), [pool = it->pool, alive = it->alive, job = std::move(job)]() mutable {
+        if (*alive) job(*pool);
+    });
+    return true;
+}
+
+template <class Job>
+bool PoolRegistry::post_to(std::uint64_t id, Job job) {
+    std::lock_guard lock(mutex_);
+    for (const Entry& e : pools_) {
+        if (e.id != id) continue;
+        asio::post(e.pool->ioc(), std::move(job));
+        return true;
+    }
+    return false;
 }
 
 PoolStats PoolRegistry::stats() const {
     std::lock_guard lock(mutex_);
     PoolStats total;
-    for (const Pool* pool : pools_) {
-        const auto s = pool->stats();
+    for (const Entry& e : pools_) {
+        const auto s = e.pool->stats();
         total.open += s.open;
         total.in_use += s.in_use;
         total.waiting += s.waiting;
@@ -30,7 +66,8 @@ PoolStats PoolRegistry::stats() const {
 
 Pool::Pool(asio::io_context& ioc, std::string conninfo, ConnectorOptions options,
            std::shared_ptr<PoolRegistry> registry)
-    : ioc_(ioc), conninfo_(std::move(conninfo)), options_(options), registry_(std::move(registry)) {
+    : ioc_(ioc), conninfo_(std::move(conninfo)), options_(options), registry_(std::move(registry)),
+      id_(++pools_made) {
     for (unsigned i = 0; i < std::max(1u, options_.size); ++i) conns_.push_back(std::make_shared<Connection>(*this));
     for (auto& c : conns_) c->start();
     if (registry_) registry_->add(this);  // once conns_ is complete: stats() reads it
@@ -83,15 +120,98 @@ std::shared_ptr<Connection> Pool::pick(bool many_rows) const {
     return best ? best : stalled;
 }
 
-std::shared_ptr<Connection> Pool::stand_in(const Connection& from) const {
+std::shared_ptr<Connection> Pool::stand_in(const Connection* from, bool lately) const {
+    const auto since = lately ? Clock::now() - kStallAfter : Clock::time_point::min();
     std::shared_ptr<Connection> best;
     for (const auto& c : conns_) {
-        if (c.get() == &from || c->state() != Connection::State::ready || c->exclusive || c->stalled() ||
-            c->depth() >= kSpillDepth)
+        if (c.get() == from || c->state() != Connection::State::ready || c->exclusive || c->stalled() ||
+            c->depth() >= kMaxPipelineDepth || c->last_answer() < since)
             continue;
         if (!best || c->depth() < best->depth()) best = c;
     }
     return best;
+}
+
+std::optional<Clock::duration> Pool::usual_elsewhere(const Connection& from, std::string_view sql) const {
+    std::optional<Clock::duration> most;
+    for (const auto& c : conns_) {
+        if (c.get() == &from) continue;
+        if (const auto usual = c->usual_of(sql); usual && (!most || *usual > *most)) most = usual;
+    }
+    return most;
+}
+
+namespace {
+// The way back to the asking pool's loop for a read sent to another thread: one reply,
+// its answer or none (also when the job, or the read there, ends unfinished).
+class Reply {
+public:
+    Reply(std::shared_ptr<PoolRegistry> registry, std::uint64_t home, std::shared_ptr<Op> op,
+          std::shared_ptr<AnswerElsewhere> into)
+        : registry_(std::move(registry)), home_(home), op_(std::move(op)), into_(std::move(into)) {}
+    Reply(const Reply&) = delete;
+    Reply& operator=(const Reply&) = delete;
+    ~Reply() {
+        if (!sent_) send(std::nullopt);
+    }
+
+    void send(std::optional<Result> result) {
+        sent_ = true;
+        // Run on the asking loop, if its pool still lives: the op is only touched there.
+        registry_->post_to(home_, [op = op_, into = into_, result = std::move(result)]() mutable {
+            into->result = std::move(result);
+            if (op->done) return;  // its own answer (or error, or deadline) came first
+            if (auto waiter = std::exchange(op->waiter, nullptr)) waiter.resume();
+        });
+    }
+
+private:
+    std::shared_ptr<PoolRegistry> registry_;
+    std::uint64_t home_;
+    std::shared_ptr<Op> op_;
+    std::shared_ptr<AnswerElsewhere> into_;
+    bool sent_ = false;
+};
+
+// On the other thread: the read on a stand-in there (where it may move on, as any read,
+// kMaxMoves in all). An error there is not passed on: the asker then reads it itself.
+core::Task<void> read_for_another_thread(std::shared_ptr<Connection> conn, std::string sql, Params params,
+                                         Clock::time_point deadline, unsigned moves, std::shared_ptr<Reply> reply) {
+    std::optional<Result> result;
+    try {
+        result = co_await conn->execute(db::reads(sql), std::move(params), deadline, moves);
+    } catch (const DatabaseError&) {
+    }
+    reply->send(std::move(result));
+}
+}  // namespace
+
+std::shared_ptr<AnswerElsewhere> Pool::send_to_another_thread(std::shared_ptr<Op> op, std::string sql, Params params,
+                                                              Clock::time_point deadline, unsigned moves) {
+    if (!registry_ || !registry_->several()) return nullptr;
+    auto into = std::make_shared<AnswerElsewhere>();
+    auto reply = std::make_shared<Reply>(registry_, id_, std::move(op), into);
+    const bool sent = registry_->post_to_another(
+        id_, [reply, sql = std::move(sql), params = std::move(params), deadline, moves](Pool& there) mutable {
+            auto conn = there.stand_in(nullptr, true);
+            if (!conn) conn = there.stand_in(nullptr);
+            if (conn)
+                core::spawn(read_for_another_thread(std::move(conn), std::move(sql), std::move(params), deadline,
+                                                    moves, std::move(reply)),
+                            [](std::exception_ptr) {});
+        });  // (none there: the reply, dropped with the job, says none)
+    return sent ? into : nullptr;
+}
+
+core::Task<std::optional<Result>> Pool::read_on_another_thread(std::string sql, Params params,
+                                                               Clock::time_point deadline) {
+    auto op = std::make_shared<Op>();  // in no pipeline: done only by the reply
+    const auto into = send_to_another_thread(op, std::move(sql), std::move(params), deadline, 0);
+    if (!into) co_return std::nullopt;
+    // Nothing else of this wait is on this loop: it must not run out of work meanwhile.
+    const auto work = asio::make_work_guard(ioc_);
+    co_await OpAnswered{*op};
+    co_return std::move(into->result);
 }
 
 PoolStats Pool::stats() const {
@@ -213,7 +333,7 @@ void Pool::watch() {
         const std::vector<std::shared_ptr<Connection>> conns(conns_);
         for (const auto& c : conns) waiting = c->check_deadlines(now) || waiting;
         for (const auto& c : conns) {
-            if (c->stalled() && stand_in(*c)) c->let_go_queued_reads();
+            if (c->stalled() && (stand_in(c.get()) || (registry_ && registry_->several()))) c->let_go_queued_reads();
         }
         if (waiting) watch();
     });
