@@ -54,21 +54,34 @@ fi
 # PgBouncer refuses to run as root: as the postgres user then, which must read its files.
 as_pgbouncer() { if [ "$(id -u)" -eq 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
 mkdir -p "$work/pgbouncer"
-bouncer_port=$(( ${PG_PORT:-21000} + 100 ))
-while (exec 3<>"/dev/tcp/127.0.0.1/$bouncer_port") 2>/dev/null; do bouncer_port=$((bouncer_port + 1)); done
-sed -e "s|^listen_addr = .*|listen_addr = 127.0.0.1|" -e "s|^listen_port = .*|listen_port = $bouncer_port|" \
-    -e "s|^auth_file = .*|auth_file = $work/deploy/secrets/pgbouncer_users.txt|" \
-    -e "s|^logfile =.*|logfile = $work/pgbouncer/log|" -e "s|^pidfile =.*|pidfile = $work/pgbouncer/pid|" \
-    -e "s|^app = host=db port=5432 dbname=app|app = host=127.0.0.1 port=${PG_PORT:-5432} dbname=items_test user=postgres|" \
-    "$root/deploy/pgbouncer.ini" >"$work/pgbouncer/pgbouncer.ini"
-grep -q "dbname=items_test" "$work/pgbouncer/pgbouncer.ini" || fail "deploy/pgbouncer.ini has no 'app = host=db port=5432 dbname=app'"
-chmod 755 "$work" "$work/deploy" "$work/deploy/secrets" && chmod 644 "$work/deploy/secrets/"*
-[ "$(id -u)" -ne 0 ] || chown postgres "$work/pgbouncer"
-if as_pgbouncer "pgbouncer -d -q $work/pgbouncer/pgbouncer.ini"; then
+# Below Linux's ephemeral range (32768 and up): the suite's outgoing connections, thousands
+# at once beside this test, take their local ports there, and PgBouncer once failed to
+# bind such a port ("Address already in use") that no listener probe could have seen.
+bouncer_port=$(( 20000 + (${PG_PORT:-21000} + 100) % 12000 ))
+bouncer_up=false
+for _ in 1 2 3 4 5; do
+  while (exec 3<>"/dev/tcp/127.0.0.1/$bouncer_port") 2>/dev/null; do bouncer_port=$((bouncer_port + 1)); done
+  sed -e "s|^listen_addr = .*|listen_addr = 127.0.0.1|" -e "s|^listen_port = .*|listen_port = $bouncer_port|" \
+      -e "s|^auth_file = .*|auth_file = $work/deploy/secrets/pgbouncer_users.txt|" \
+      -e "s|^logfile =.*|logfile = $work/pgbouncer/log|" -e "s|^pidfile =.*|pidfile = $work/pgbouncer/pid|" \
+      -e "s|^app = host=db port=5432 dbname=app|app = host=127.0.0.1 port=${PG_PORT:-5432} dbname=items_test user=postgres|" \
+      "$root/deploy/pgbouncer.ini" >"$work/pgbouncer/pgbouncer.ini"
+  grep -q "dbname=items_test" "$work/pgbouncer/pgbouncer.ini" || fail "deploy/pgbouncer.ini has no 'app = host=db port=5432 dbname=app'"
+  chmod 755 "$work" "$work/deploy" "$work/deploy/secrets" && chmod 644 "$work/deploy/secrets/"*
+  [ "$(id -u)" -ne 0 ] || chown postgres "$work/pgbouncer"
+  as_pgbouncer "pgbouncer -d -q $work/pgbouncer/pgbouncer.ini" || break
   # (Up to 20 s: with the rest of the suite running beside it, 5 s was once not enough.)
-  for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$bouncer_port") 2>/dev/null && break; sleep 0.1; done
-  (exec 3<>"/dev/tcp/127.0.0.1/$bouncer_port") 2>/dev/null ||
-    fail "PgBouncer does not listen with deploy/pgbouncer.ini: $(tail -5 "$work/pgbouncer/log" 2>/dev/null)"
+  for _ in $(seq 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$bouncer_port") 2>/dev/null && { bouncer_up=true; break; }
+    grep -q "nowhere to listen" "$work/pgbouncer/log" 2>/dev/null && break
+    sleep 0.1
+  done
+  $bouncer_up && break
+  grep -q "Address already in use" "$work/pgbouncer/log" 2>/dev/null || break
+  : >"$work/pgbouncer/log"  # taken meanwhile: the next free port
+  bouncer_port=$((bouncer_port + 1))
+done
+if $bouncer_up; then
   if [ -n "${ITEMS_TEST_POSTGRES_URL:-}" ]; then
     password=$(cat "$work/deploy/secrets/postgres_password.txt")
     answer=$(psql -X -At "postgresql://app:$password@127.0.0.1:$bouncer_port/app" -c "SELECT 40 + 2" 2>&1 || true)
@@ -78,7 +91,7 @@ if as_pgbouncer "pgbouncer -d -q $work/pgbouncer/pgbouncer.ini"; then
   fi
   kill "$(cat "$work/pgbouncer/pid")" 2>/dev/null || true
 else
-  fail "PgBouncer does not start with deploy/pgbouncer.ini: $(cat "$work/pgbouncer/log" 2>/dev/null)"
+  fail "PgBouncer does not listen with deploy/pgbouncer.ini: $(tail -5 "$work/pgbouncer/log" 2>/dev/null)"
 fi
 
 # --- Dockerfile ----------------------------------------------------------------------------

@@ -7,10 +7,10 @@
 #include <atomic>
 #include <list>
 #include <memory>
-#include <optional>
-#include <string_view>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/task.hpp"
