@@ -92,14 +92,14 @@ private:
         // when the pool must be waited for, the SQL is copied first (the caller's view
         // may not outlive a wait).
         auto conn = pool_.try_acquire(statement.many_rows);
-        const bool all_stalled = conn && conn->stalled();  // pick()'s last resort
-        if (conn && !(all_stalled && statement.reads_only && !statement.many_rows))
-            co_return co_await conn->execute(statement, std::move(params), deadline);
+        // A read, with every connection of this thread stalled (pick()'s last resort):
+        // another thread's pool answers it if it can, rather than it queueing behind the
+        // stalled statements.
+        const bool elsewhere = conn && conn->stalled() && statement.reads_only && !statement.many_rows;
+        if (conn && !elsewhere) co_return co_await conn->execute(statement, std::move(params), deadline);
         const std::string text(statement.sql);
         statement.sql = text;
-        if (all_stalled) {
-            // A read, with every connection of this thread stalled: another thread's pool
-            // answers it if it can, rather than it queueing behind the stalled statements.
+        if (elsewhere) {
             if (auto answer = co_await pool_.read_on_another_thread(text, params, deadline))
                 co_return std::move(*answer);
             if ((conn = pool_.try_acquire(statement.many_rows)))  // here after all

@@ -154,6 +154,8 @@ public:
     ~Reply() {
         if (!sent_) send(std::nullopt);
     }
+    // Never sent on its way (no other pool after all): no reply then, none is awaited.
+    void drop() { sent_ = true; }
 
     void send(std::optional<Result> result) {
         sent_ = true;
@@ -188,7 +190,7 @@ core::Task<void> read_for_another_thread(std::shared_ptr<Connection> conn, std::
 
 std::shared_ptr<AnswerElsewhere> Pool::send_to_another_thread(std::shared_ptr<Op> op, std::string sql, Params params,
                                                               Clock::time_point deadline, unsigned moves) {
-    if (!registry_ || !registry_->several()) return nullptr;
+    if (!registry_) return nullptr;
     auto into = std::make_shared<AnswerElsewhere>();
     auto reply = std::make_shared<Reply>(registry_, id_, std::move(op), into);
     const bool sent = registry_->post_to_another(
@@ -200,7 +202,9 @@ std::shared_ptr<AnswerElsewhere> Pool::send_to_another_thread(std::shared_ptr<Op
                                                     moves, std::move(reply)),
                             [](std::exception_ptr) {});
         });  // (none there: the reply, dropped with the job, says none)
-    return sent ? into : nullptr;
+    if (sent) return into;
+    reply->drop();  // else it would resume the caller's next wait on `op`
+    return nullptr;
 }
 
 core::Task<std::optional<Result>> Pool::read_on_another_thread(std::string sql, Params params,
