@@ -138,6 +138,7 @@ boost::json::object openapi_document(const config::Settings& settings, const std
                                                                        {"tokenUrl", "/auth/token"}}}}}};
     auto document = openapi::build(routes, info);
     add_rate_limit_responses(document, settings);
+    openapi::add_head_operations(document);
     return document;
 }
 

@@ -36,7 +36,7 @@ http::Routes auth_routes() {
                     // long as for a known one.
                     bool ok = false;
                     if (user)
-                        ok = co_await passwords.verify(form->password, user->hashed_password);
+                        ok = co_await passwords.verify(*user, form->password);
                     else
                         co_await passwords.verify_dummy(form->password);
                     if (!ok || !user) {
@@ -44,7 +44,7 @@ http::Routes auth_routes() {
                         throw unauthorized("Incorrect email or password");
                     }
                     attempt.succeeded();
-                    if (security::needs_rehash(user->hashed_password)) {  // a bcrypt hash of the original's
+                    if (security::needs_rehash(user->hashed_password, form->password)) {  // a bcrypt hash of the original's
                         auto rehashed = co_await passwords.hash(form->password);
                         co_await users::set_password_hash(*db, user->id, std::move(rehashed));
                     }

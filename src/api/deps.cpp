@@ -2,13 +2,14 @@
 
 #include <boost/json/array.hpp>
 
+#include "core/log.hpp"
 #include "core/unicode.hpp"
 
 namespace api {
 
 AppContext::AppContext(const config::Settings& s)
     : settings(s),
-      tokens(s.secret_key, s.algorithm, std::chrono::minutes(s.access_token_expire_minutes)),
+      tokens(s.secret_key, s.algorithm, std::chrono::minutes(s.access_token_expire_minutes), s.jwt_audience),
       hasher(s.hash_threads, s.hash_queue, s.hash_nice, "items-hash"),
       login_limiter({s.login_max_failures, s.login_max_failures_per_client, s.login_failure_window}) {}
 
@@ -24,8 +25,17 @@ core::Task<std::string> Passwords::hash(std::string password) const {
     co_return co_await state->app->hasher.hash(*state->loop, std::move(password));
 }
 
-core::Task<bool> Passwords::verify(std::string password, std::string hash) const {
-    co_return co_await state->app->hasher.verify(*state->loop, std::move(password), std::move(hash));
+bool CostlyHashes::first_report(UserId user) {
+    std::lock_guard lock(mutex_);
+    return reported_.insert(user.value).second;
+}
+
+core::Task<bool> Passwords::verify(const users::UserRecord& user, std::string password) const {
+    if (const auto why = security::excessive_cost(user.hashed_password);
+        !why.empty() && state->app->costly_hashes.first_report(user.id))
+        core::log::warn("a stored password hash costs too much to verify; its logins fail until the password is reset",
+                        {{"user_id", user.id.value}, {"reason", why}});
+    co_return co_await state->app->hasher.verify(*state->loop, std::move(password), user.hashed_password);
 }
 
 core::Task<bool> Passwords::verify_dummy(std::string password) const {

@@ -5,7 +5,9 @@
 //   [](Path<std::int64_t, "item_id"> id, CurrentUser user, Db db) -> Task<ItemRead>
 
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_set>
 
 #include "api/login_limiter.hpp"
 #include "api/users_repository.hpp"
@@ -19,6 +21,18 @@
 
 namespace api {
 
+// The users whose stored password hash was refused for its cost (security::excessive_cost):
+// each is warned about once per process, not at every login.
+class CostlyHashes {
+public:
+    // True the first time `user` is reported.
+    bool first_report(UserId user);
+
+private:
+    std::mutex mutex_;
+    std::unordered_set<std::int64_t> reported_;
+};
+
 // What the whole process shares: made once from the settings.
 struct AppContext {
     explicit AppContext(const config::Settings& settings);
@@ -27,6 +41,7 @@ struct AppContext {
     security::TokenCodec tokens;
     security::PasswordHasher hasher;
     LoginLimiter login_limiter;
+    CostlyHashes costly_hashes;
 };
 
 // Everything one event-loop thread owns for this service.
@@ -56,7 +71,9 @@ struct Passwords {
     ThreadState* state = nullptr;
 
     core::Task<std::string> hash(std::string password) const;
-    core::Task<bool> verify(std::string password, std::string hash) const;
+    // Checks `password` against `user`'s stored hash. A hash of excessive cost is not
+    // checked: false, in a wrong password's time, with a warning logged once per user.
+    core::Task<bool> verify(const users::UserRecord& user, std::string password) const;
     core::Task<bool> verify_dummy(std::string password) const;
 
     static void extract(http::RequestContext& ctx, Passwords& out, schema::Errors&) { out.state = &state_of(ctx); }

@@ -217,6 +217,10 @@ const std::vector<Declared>& declarations() {
                "HS256", "token signature algorithm"),
         whole("ACCESS_TOKEN_EXPIRE_MINUTES", &Settings::access_token_expire_minutes, 1, 525600, 30,
               "access token lifetime in minutes"),
+        text("JWT_AUDIENCE", &Settings::jwt_audience, "",
+             "the audience (aud) of this service's tokens, which ours carry: a token naming audiences must name it "
+             "(one without aud, as the original's, is accepted); empty: a token naming any audience is refused",
+             "text, or empty"),
         {{"LOG_LEVEL", "one of debug, info, warning, error, critical (any case)", "info", "least severe level logged"},
          [](Settings& s, const std::string* raw) {
              auto parsed = core::log::parse_level(raw ? *raw : "info");

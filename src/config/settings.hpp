@@ -29,6 +29,7 @@ struct Settings {
     bool secret_key_generated = false;
     std::string algorithm;
     int access_token_expire_minutes = 0;
+    std::string jwt_audience;  // empty: tokens that name an audience are refused
     core::log::Level log_level = core::log::Level::info;
     core::log::Format log_format = core::log::Format::json;
     std::chrono::seconds header_timeout{};

@@ -92,17 +92,18 @@ core::Task<void> write_rest(Connection& conn, BodyStream& stream, unsigned versi
 
 }  // namespace
 
-core::Task<void> write_response(Connection& conn, Response res, unsigned version, bool keep_alive,
-                                std::chrono::seconds timeout, StreamLane& lane, beast::error_code& ec) {
-    render_response(conn.out, res, version, keep_alive);
+core::Task<void> write_response(Connection& conn, Response res, const Framing& framing, std::chrono::seconds timeout,
+                                StreamLane& lane, beast::error_code& ec) {
+    render_response(conn.out, res, framing);
     co_await write_out(conn, timeout, ec);
-    if (res.stream && !ec) co_await write_rest(conn, *res.stream, version, timeout, lane, ec);
+    if (res.stream && !framing.head && !ec) co_await write_rest(conn, *res.stream, framing.version, timeout, lane, ec);
 }
 
 core::Task<void> reject(Connection& conn, const Parser& parser, int status, std::string_view detail,
                         std::chrono::seconds timeout, App& app, WorkerState* state, StreamLane& lane,
                         const std::string& peer) {
     Request req;  // as much of it as was read, for the middleware and the log line
+    const bool head = parser.is_header_done() && parser.get().method() == bhttp::verb::head;
     if (parser.is_header_done()) {
         req.method = std::string(parser.get().method_string());
         req.set_target(parser.get().target());
@@ -111,7 +112,8 @@ core::Task<void> reject(Connection& conn, const Parser& parser, int status, std:
     req.remote_address = peer;
     Response res = co_await app.handle(req, state, Response::detail(status, detail));
     beast::error_code ec;
-    co_await write_response(conn, std::move(res), 11, false, timeout, lane, ec);
+    co_await write_response(conn, std::move(res), Framing{.version = 11, .keep_alive = false, .head = head}, timeout,
+                            lane, ec);
 }
 
 core::Task<void> linger(Connection& conn) {

@@ -17,6 +17,7 @@
 #include "core/task.hpp"
 #include "http/app.hpp"
 #include "http/message.hpp"
+#include "http/wire.hpp"
 
 namespace http {
 
@@ -76,11 +77,11 @@ private:
 // The peer left (or its connection was closed for a timeout): nothing to log.
 bool is_disconnect(const boost::beast::error_code& ec);
 
-// Writes `res`, each write within `timeout`; `ec` says how it went (a streamed body that
-// failed: the connection is reset, and `ec` set). A streamed body's pieces are made in
-// `lane`'s turns.
-core::Task<void> write_response(Connection& conn, Response res, unsigned version, bool keep_alive,
-                                std::chrono::seconds timeout, StreamLane& lane, boost::beast::error_code& ec);
+// Writes `res` as `framing` says, each write within `timeout`; `ec` says how it went (a
+// streamed body that failed: the connection is reset, and `ec` set). A streamed body's
+// pieces are made in `lane`'s turns (none for HEAD).
+core::Task<void> write_response(Connection& conn, Response res, const Framing& framing, std::chrono::seconds timeout,
+                                StreamLane& lane, boost::beast::error_code& ec);
 
 // Answers a request the App's routes never see (unreadable, too large) with `status`; the
 // answer still goes through the App's middleware (its log line, its headers).

@@ -39,10 +39,31 @@ std::string_view trim_blanks(std::string_view s) {
     return s;
 }
 
-void Request::set_target(std::string_view t) {
-    target.assign(t);
+namespace {
+
+// The origin form of an absolute-form target ("http://api.example:8000/items/?x" ->
+// "/items/?x"; its path may be empty: "http://api.example?x" -> "?x"), which a server must
+// accept (RFC 9112 section 3.2.2) and a proxy sends; any other target as it is.
+std::string_view origin_form(std::string_view t) {
+    std::string_view rest;
+    if (t.size() > 7 && iequals(t.substr(0, 7), "http://"))
+        rest = t.substr(7);
+    else if (t.size() > 8 && iequals(t.substr(0, 8), "https://"))
+        rest = t.substr(8);
+    else
+        return t;
+    const auto path = rest.find_first_of("/?");
+    return path == std::string_view::npos ? std::string_view() : rest.substr(path);
+}
+
+}  // namespace
+
+void Request::set_target(std::string_view sent) {
+    target.assign(sent);
+    const std::string_view t = origin_form(sent);
     const auto q = t.find('?');
     path = percent_decode(t.substr(0, q), false);
+    if (path.empty()) path = "/";  // an absolute URI without a path names the root
     if (q == std::string_view::npos)
         query.clear();
     else
@@ -109,6 +130,7 @@ std::string_view reason_phrase(int status) {
         case 408: return "Request Timeout";
         case 409: return "Conflict";
         case 413: return "Request Entity Too Large";
+        case 414: return "URI Too Long";
         case 415: return "Unsupported Media Type";
         case 417: return "Expectation Failed";
         case 422: return "Unprocessable Entity";

@@ -32,14 +32,15 @@ private:
 
 struct Request {
     std::string method;  // upper case, as sent
-    std::string target;  // as sent: path and query, still percent-encoded
+    std::string target;  // as sent: path and query, still percent-encoded (or an absolute URI)
     std::string path;    // percent-decoded path, without the query
     std::string query;   // the raw query string, without '?'
     Headers headers;
     std::string body;
     std::string remote_address;  // the peer's IP address
 
-    // Splits `target` into `path` (decoded) and `query`.
+    // Splits `target` into `path` (decoded) and `query`; of an absolute-form target
+    // ("http://host/items/?skip=1"), its path and query.
     void set_target(std::string_view target);
 };
 

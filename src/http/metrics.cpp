@@ -110,8 +110,9 @@ void Exposition::histogram(std::string_view name, Labels labels,
 
 namespace {
 
-// A series' key: the route (its index + 1; 0: none matched), the method of a request no route
-// serves (a route has its own), the status; the top bit marks a slot as taken.
+// A series' key: the route (its index + 1; 0: none matched), the method when it is not the
+// route's own (a request no route serves; HEAD served by a GET route), the status; the top
+// bit marks a slot as taken.
 constexpr std::uint32_t kTaken = 0x8000'0000u;
 constexpr std::array<std::string_view, 8> kMethods{"other", "GET",   "HEAD",   "POST",
                                                    "PUT",   "PATCH", "DELETE", "OPTIONS"};
@@ -197,7 +198,7 @@ void RequestMetrics::after(RequestContext& ctx, Response& response) const {
     s.in_flight.store(s.in_flight.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     const auto status = static_cast<std::uint32_t>(std::clamp(response.status, 0, 999));
     const std::uint32_t route = ctx.route ? static_cast<std::uint32_t>(ctx.route->index) + 1 : 0;
-    const std::uint32_t method = ctx.route ? 0 : method_code(ctx.request.method);
+    const std::uint32_t method = ctx.route && ctx.route->method == ctx.request.method ? 0 : method_code(ctx.request.method);
     if (Shard::Slot* slot = s.slot(kTaken | route << 14 | method << 10 | status)) {
         const auto elapsed = ctx.elapsed();
         bump(slot->buckets[core::latency_bucket(elapsed)]);
@@ -241,11 +242,12 @@ void RequestMetrics::collect(Exposition& out) const {
         const std::uint32_t route = (key & ~kTaken) >> 14;
         Labels l;
         l.status = std::to_string(key & 0x3ff);
+        const std::uint32_t method = (key >> 10) & 0x7;
         if (route > 0 && route <= routes.size()) {
-            l.method = routes[route - 1].info.method;
+            l.method = method != 0 ? kMethods[method] : std::string_view(routes[route - 1].info.method);
             l.route = routes[route - 1].info.path;
         } else {
-            l.method = kMethods[(key >> 10) & 0x7];
+            l.method = kMethods[method];
             l.route = "unmatched";
         }
         return l;

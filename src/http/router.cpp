@@ -1,6 +1,7 @@
 #include "http/router.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 
 namespace http {
@@ -10,6 +11,15 @@ struct Router::Node {
     std::unique_ptr<Node> param;
     std::string param_name;
     std::vector<std::pair<std::string, std::size_t>> methods;  // method -> route
+
+    // The route of `method` here; HEAD falls back to GET's (RFC 9110 section 9.3.2: the same
+    // answer without its body, which the server leaves out).
+    std::optional<std::size_t> route_for(std::string_view method) const {
+        for (const auto& [m, route] : methods)
+            if (m == method) return route;
+        if (method == "HEAD") return route_for("GET");
+        return std::nullopt;
+    }
 
     Node* child(std::string_view segment) const {
         for (const auto& [s, n] : statics)
@@ -96,13 +106,11 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
         if (i == segments.size()) {
             if (node->methods.empty()) return false;
             if (!path_match) path_match = node;
-            for (const auto& [mth, route] : node->methods) {
-                if (mth == method) {
-                    m.kind = Match::Kind::found;
-                    m.route = route;
-                    m.params = params;
-                    return true;
-                }
+            if (const auto route = node->route_for(method)) {
+                m.kind = Match::Kind::found;
+                m.route = *route;
+                m.params = params;
+                return true;
             }
             return false;
         }
@@ -120,6 +128,8 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
 
     std::vector<std::string_view> allowed;
     for (const auto& [mth, route] : path_match->methods) allowed.push_back(mth);
+    if (path_match->route_for("HEAD") && std::find(allowed.begin(), allowed.end(), "HEAD") == allowed.end())
+        allowed.push_back("HEAD");
     std::sort(allowed.begin(), allowed.end());
     m.kind = Match::Kind::method_not_allowed;
     for (auto a : allowed) {

@@ -1,6 +1,7 @@
 #pragma once
 // Method + path matching in one walk down a tree of path segments.
 // Static segments win over `{param}` segments; `/items` and `/items/` are one route.
+// HEAD is served by a path's GET route unless it has a HEAD route of its own.
 
 #include <cstddef>
 #include <memory>

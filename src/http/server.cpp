@@ -211,7 +211,7 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
             if (!is_disconnect(hec)) co_await refuse(400, "Bad Request");
             break;
         }
-        if (const auto problem = framing_problem(parser.get()); problem.status != 0) {
+        if (const auto problem = framing_problem(parser.get(), opt.header_line_limit); problem.status != 0) {
             co_await refuse(problem.status, problem.detail);
             co_await linger(conn);  // what follows the headers is never read as a request
             break;
@@ -243,6 +243,7 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
         auto msg = parser.release();
         const unsigned version = msg.version();
         const bool client_keep_alive = msg.keep_alive();
+        const bool head = msg.method() == bhttp::verb::head;
         Request req = to_request(std::move(msg));
         req.remote_address = peer;
         Response res = co_await w.server.app.handle(req, w.state.get());
@@ -254,7 +255,8 @@ core::Task<void> serve_connection(Worker& w, tcp::socket socket) {
         // A streamed answer to HTTP/1.0 ends with the connection (it has no chunks).
         const bool keep_alive = client_keep_alive && !w.draining && !(streamed && version == 10);
         beast::error_code wec;
-        co_await write_response(conn, std::move(res), version, keep_alive, opt.header_timeout, w.lane, wec);
+        co_await write_response(conn, std::move(res), Framing{.version = version, .keep_alive = keep_alive, .head = head},
+                                opt.header_timeout, w.lane, wec);
         if (streamed) w.after_streamed_answer();
         if (wec || !keep_alive) break;
     }

@@ -15,7 +15,11 @@ struct ServerOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 8000;  // 0: any free port (all threads share the one chosen)
     unsigned threads = 1;
-    std::size_t header_limit = 8 * 1024;
+    // nginx's defaults (large_client_header_buffers 4 8k): the request line and each field
+    // line within 8 KiB, the whole head within 32 KiB; beyond, 414 or 431. Big cookies
+    // and tokens fit.
+    std::size_t header_line_limit = 8 * 1024;
+    std::size_t header_limit = 32 * 1024;
     std::size_t body_limit = 1024 * 1024;
     std::chrono::seconds header_timeout{10};     // to receive a request's headers, and again its body
     std::chrono::seconds keepalive_timeout{5};   // idle time allowed between requests

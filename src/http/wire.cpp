@@ -1,6 +1,9 @@
 #include "http/wire.hpp"
 
+#include <time.h>
+
 #include <boost/beast/core/string.hpp>
+#include <algorithm>
 #include <charconv>
 #include <iterator>
 
@@ -8,9 +11,12 @@ namespace http {
 
 namespace beast = boost::beast;
 
-FramingProblem framing_problem(const bhttp::request_header<>& h) {
+FramingProblem framing_problem(const bhttp::request_header<>& h, std::size_t line_limit) {
+    // "GET <target> HTTP/1.1": nginx's 414 for a request line over its buffer.
+    if (h.method_string().size() + h.target().size() + 10 > line_limit) return {414, "URI Too Long"};
     // One pass over the fields (cheaper than a lookup per name): a request has few.
     unsigned hosts = 0, lengths = 0, transfer_encodings = 0, expects = 0;
+    bool long_line = false;
     std::string_view expect;
     // Transfer-Encoding: the codings of every such line, in order; the last must be
     // chunked, which alone says where the body ends. Beast otherwise reads no body at
@@ -18,6 +24,7 @@ FramingProblem framing_problem(const bhttp::request_header<>& h) {
     std::string_view last_coding;
     unsigned codings = 0;
     for (const auto& field : h) {
+        long_line = long_line || field.name_string().size() + 2 + field.value().size() > line_limit;
         switch (field.name()) {
             case bhttp::field::host: ++hosts; break;
             case bhttp::field::content_length: ++lengths; break;
@@ -46,6 +53,7 @@ FramingProblem framing_problem(const bhttp::request_header<>& h) {
         }
     }
 
+    if (long_line) return {431, "Request header fields too large"};
     // HTTP/1.1 requires exactly one Host (RFC 9112 section 3.2); HTTP/1.0 may omit it.
     if (hosts > 1 || (hosts == 0 && h.version() >= 11)) return {400, "Bad Request"};
     if (transfer_encodings > 0) {
@@ -70,7 +78,8 @@ Request to_request(bhttp::request<bhttp::string_body>&& msg) {
     return req;
 }
 
-void render_response(std::string& out, const Response& res, unsigned version, bool keep_alive) {
+void render_response(std::string& out, const Response& res, const Framing& framing) {
+    const unsigned version = framing.version;
     out.clear();
     out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
     char digits[16];
@@ -78,6 +87,8 @@ void render_response(std::string& out, const Response& res, unsigned version, bo
     out.append(digits, end);
     out += ' ';
     out += reason_phrase(res.status);
+    out += "\r\nDate: ";
+    out += http_date();
     out += "\r\n";
     for (const auto& [name, value] : res.headers) {
         out += name;
@@ -86,13 +97,13 @@ void render_response(std::string& out, const Response& res, unsigned version, bo
         out += "\r\n";
     }
     out += res.constant_headers;
-    if (version == 10 && keep_alive) out += "Connection: keep-alive\r\n";
-    if (version != 10 && !keep_alive) out += "Connection: close\r\n";
+    if (version == 10 && framing.keep_alive) out += "Connection: keep-alive\r\n";
+    if (version != 10 && !framing.keep_alive) out += "Connection: close\r\n";
     const bool bodiless = res.status / 100 == 1 || res.status == 204 || res.status == 304;
     if (!bodiless && res.stream) {
         if (version != 10) out += "Transfer-Encoding: chunked\r\n";
         out += "\r\n";
-        render_piece(out, res.body, version, false);
+        if (!framing.head) render_piece(out, res.body, version, false);
         return;
     }
     if (!bodiless) {
@@ -102,7 +113,49 @@ void render_response(std::string& out, const Response& res, unsigned version, bo
         out += "\r\n";
     }
     out += "\r\n";
-    if (!bodiless) out += res.body;
+    if (!bodiless && !framing.head) out += res.body;
+}
+
+std::string_view http_date() {
+    // The day and month names of RFC 9110, not the C locale's (which a process may change).
+    static constexpr std::string_view days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    thread_local time_t formatted_for = -1;
+    thread_local char text[32];
+    thread_local std::size_t length = 0;
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME_COARSE, &now);
+    if (now.tv_sec != formatted_for) {
+        tm t{};
+        gmtime_r(&now.tv_sec, &t);
+        const auto two = [](char* at, int v) {
+            at[0] = static_cast<char>('0' + v / 10);
+            at[1] = static_cast<char>('0' + v % 10);
+        };
+        // "Sun, 06 Nov 1994 08:49:37 GMT"
+        char* p = text;
+        p = std::copy(days[t.tm_wday].begin(), days[t.tm_wday].end(), p);
+        *p++ = ',';
+        *p++ = ' ';
+        two(p, t.tm_mday);
+        p += 2;
+        *p++ = ' ';
+        p = std::copy(months[t.tm_mon].begin(), months[t.tm_mon].end(), p);
+        *p++ = ' ';
+        p = std::to_chars(p, text + sizeof text, t.tm_year + 1900).ptr;
+        *p++ = ' ';
+        two(p, t.tm_hour);
+        p[2] = ':';
+        two(p + 3, t.tm_min);
+        p[5] = ':';
+        two(p + 6, t.tm_sec);
+        p += 8;
+        p = std::copy_n(" GMT", 4, p);
+        length = static_cast<std::size_t>(p - text);
+        formatted_for = now.tv_sec;
+    }
+    return {text, length};
 }
 
 void render_piece(std::string& out, std::string_view piece, unsigned version, bool last) {

@@ -62,4 +62,20 @@ json::object build(const std::vector<http::Route>& routes, const Info& info) {
                         {"components", std::move(components)}};
 }
 
+void add_head_operations(json::object& document) {
+    for (auto& [path, item] : document.at("paths").as_object()) {
+        json::object& operations = item.as_object();
+        const json::value* get = operations.if_contains("get");
+        if (!get || operations.contains("head")) continue;
+        json::object head = get->as_object();
+        if (json::value* id = head.if_contains("operationId"); id && id->is_string()) {
+            std::string name(id->as_string());
+            if (name.ends_with("_get")) name.resize(name.size() - 4);
+            id->emplace_string() = name + "_head";
+        }
+        for (auto& [status, response] : head["responses"].as_object()) response.as_object().erase("content");
+        operations["head"] = std::move(head);
+    }
+}
+
 }  // namespace openapi

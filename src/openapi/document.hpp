@@ -21,4 +21,10 @@ struct Info {
 
 boost::json::object build(const std::vector<http::Route>& routes, const Info& info);
 
+// The HEAD operation beside each GET operation of `document` (the router serves HEAD with a
+// path's GET route): the same parameters, security and statuses with their headers, no
+// content; its operationId ends in _head where the GET's ends in _get, as FastAPI names a
+// route's HEAD. Call it last, once the GET operations are complete.
+void add_head_operations(boost::json::object& document);
+
 }  // namespace openapi

@@ -196,9 +196,11 @@ struct Codec<T, std::enable_if_t<detail::is_model<T>>> {
             if constexpr (detail::is_maybe<F>::value) {
                 using V = std::remove_cvref_t<decltype((defaults.*d.pointer).value)>;
                 prop = Codec<V>::schema(defs);
-                std::string dflt;
-                Codec<V>::write(dflt, (defaults.*d.pointer).value);
-                if (!detail::is_optional<V>::value || dflt != "null") prop["default"] = json::parse(dflt);
+                if ((defaults.*d.pointer).has_default) {
+                    std::string dflt;
+                    Codec<V>::write(dflt, (defaults.*d.pointer).value);
+                    if (!detail::is_optional<V>::value || dflt != "null") prop["default"] = json::parse(dflt);
+                }
             } else {
                 prop = Codec<F>::schema(defs);
                 if constexpr (detail::is_optional<F>::value) prop["default"] = nullptr;
@@ -233,8 +235,8 @@ std::string to_json(const T& value) {
     return out;
 }
 
-// Parses a JSON document; a syntax error is reported as Pydantic's json_invalid
-// at the current location plus the byte offset.
+// Parses a JSON document, after a UTF-8 byte order mark if it begins with one; a syntax
+// error is reported as Pydantic's json_invalid at the current location plus the byte offset.
 std::optional<json::value> parse_json(std::string_view text, Errors& e);
 
 }  // namespace schema

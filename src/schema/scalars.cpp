@@ -3,11 +3,14 @@
 
 #include <idn2.h>
 
+#include <algorithm>
 #include <boost/json/stream_parser.hpp>
 #include <cctype>
+#include <cstdio>
 #include <charconv>
 #include <cmath>
 #include <memory>
+#include <vector>
 
 #include "core/json_text.hpp"
 #include "core/unicode.hpp"
@@ -222,6 +225,115 @@ bool decode_bool_text(std::string_view s, bool& out, Errors& e) {
 
 namespace {
 
+// Python's str.isspace, which str.strip() and a regular expression's \s go by.
+bool is_python_space(char32_t c) {
+    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+// A character Pydantic allows in an unquoted display name: a word character of Python's
+// regular expressions (letters, digits, _) or one of !#$%&'*+-/=?^`{|}~.
+bool is_display_name_char(char32_t c) {
+    if (c < 0x80)
+        return std::isalnum(static_cast<int>(c)) ||
+               std::string_view("!#$%&'*+-/=?^_`{|}~").find(static_cast<char>(c)) != std::string_view::npos;
+    const char category = core::general_category(c).front();
+    return category == 'L' || category == 'N';
+}
+
+std::size_t utf8_width(char32_t c) { return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4; }
+
+// The address in what a client sent, as Pydantic's EmailStr takes it out before
+// email-validator sees it: `Name <addr>`, `"Name" <addr>` and `<addr>` give `addr`, and
+// the whitespace around is stripped (its pretty_email_regex, then str.strip()).
+std::string_view address_in(std::string_view sent) {
+    const auto points = core::utf8_code_points(sent);
+    if (!points) return sent;  // not UTF-8: refused as it is
+    const std::u32string& p = *points;
+    std::vector<std::size_t> at(p.size() + 1, 0);  // each code point's byte offset, and the end's
+    for (std::size_t i = 0; i < p.size(); ++i) at[i + 1] = at[i] + utf8_width(p[i]);
+    const auto stripped = [&](std::size_t from, std::size_t to) {
+        while (from < to && is_python_space(p[from])) ++from;
+        while (to > from && is_python_space(p[to - 1])) --to;
+        return sent.substr(at[from], at[to] - at[from]);
+    };
+    std::size_t first = 0, last = p.size();
+    while (first < last && is_python_space(p[first])) ++first;
+    while (last > first && is_python_space(p[last - 1])) --last;
+    if (last - first < 3 || p[last - 1] != '>') return stripped(first, last);
+    std::size_t open = last;  // the '<' before the address, if the display-name form matches
+    if (p[first] == '"') {
+        // A quoted name holds anything; the regular expression takes the longest: up to the
+        // last quote followed by blanks and '<'.
+        for (std::size_t q = last - 2; q >= first + 2 && open == last; --q) {
+            if (p[q] != '"') continue;
+            std::size_t k = q + 1;
+            while (k < last && is_python_space(p[k])) ++k;
+            if (k < last && p[k] == '<') open = k;
+        }
+    } else {
+        std::size_t k = first;
+        while (k < last && p[k] != '<') ++k;  // a name cannot hold '<'
+        bool name = true;
+        for (std::size_t i = first; i < k && name; ++i) name = is_display_name_char(p[i]) || is_python_space(p[i]);
+        if (name) open = k;
+    }
+    if (open + 2 >= last) return stripped(first, last);  // no form, or nothing between < and >
+    return stripped(open + 1, last - 1);
+}
+
+// The characters email-validator calls unsafe in an address (its check_unsafe_chars):
+// letters, numbers, punctuation and symbols are safe; a combining mark first, any space,
+// separator, control, format (bidirectional overrides, zero-width characters, the soft
+// hyphen, the byte order mark), private-use or unassigned character is not: it shows one
+// address as another. Its message, naming them as it does; empty if there are none.
+std::string unsafe_characters(std::string_view text) {
+    const auto points = core::utf8_code_points(text);
+    if (!points) return "The email address is not valid UTF-8.";
+    std::vector<char32_t> bad;
+    for (std::size_t i = 0; i < points->size(); ++i) {
+        const char32_t c = (*points)[i];
+        const std::string_view category = core::general_category(c);
+        const bool safe = category[0] == 'L' || category[0] == 'N' || category[0] == 'P' || category[0] == 'S' ||
+                          (category[0] == 'M' && i > 0);
+        if (!safe) bad.push_back(c);
+    }
+    if (bad.empty()) return {};
+    std::sort(bad.begin(), bad.end());
+    bad.erase(std::unique(bad.begin(), bad.end()), bad.end());
+    std::string message = "The email address contains unsafe characters: ";
+    for (std::size_t i = 0; i < bad.size(); ++i) {
+        if (i > 0) message += ", ";
+        std::string name = core::character_name(bad[i]);
+        if (name.empty()) {
+            char hex[16];
+            std::snprintf(hex, sizeof hex, bad[i] < 0xFFFF ? "U+%04X" : "U+%08X", static_cast<unsigned>(bad[i]));
+            name = hex;
+        }
+        message += name;
+    }
+    return message + ".";
+}
+
+// Whether every ASCII character of `text` is one of `allowed` (or a letter or digit): the
+// syntax email-validator checks before it looks for unsafe characters.
+bool ascii_within(std::string_view text, std::string_view allowed) {
+    for (unsigned char c : text)
+        if (c < 0x80 && !std::isalnum(c) && allowed.find(static_cast<char>(c)) == std::string_view::npos) return false;
+    return true;
+}
+
+// The special-use and reserved names email-validator refuses (its SPECIAL_USE_DOMAIN_NAMES):
+// no address there can be delivered globally.
+bool special_use_domain(std::string_view domain) {
+    for (std::string_view name : {"arpa", "invalid", "local", "localhost", "onion", "test"}) {
+        if (domain == name) return true;
+        if (domain.size() > name.size() && domain.ends_with(name) && domain[domain.size() - name.size() - 1] == '.')
+            return true;
+    }
+    return false;
+}
+
 // RFC 2142's mailbox names, which email-validator lower-cases.
 bool case_insensitive_mailbox(std::string_view local) {
     std::string lower = core::utf8_lower(local);
@@ -252,21 +364,33 @@ std::string normalized_domain(std::string_view domain, std::string& problem) {
 
 }  // namespace
 
-// As Pydantic's EmailStr, through email-validator: the local part in NFC (lower-cased
-// only for RFC 2142's names), the domain mapped by UTS #46. Registration and login both
-// go through it, so both databases store and compare the same form.
+// As Pydantic's EmailStr, through email-validator: the address out of a display-name form
+// and the whitespace around, no unsafe character, the local part in NFC (lower-cased only
+// for RFC 2142's names), the domain mapped by UTS #46 and not a special-use one.
+// Registration and login both go through it, so both databases store and compare the same
+// form.
 bool normalize_email(std::string& s, Errors& e) {
+    const std::string_view address = address_in(s);
     std::string problem;
-    const auto at = s.rfind('@');
+    const auto at = address.rfind('@');
     std::string normalized;
-    if (at != std::string::npos) {
-        auto local = core::utf8_nfc(std::string_view(s).substr(0, at));
-        const std::string domain = normalized_domain(std::string_view(s).substr(at + 1), problem);
-        if (!local) problem = "The email address is not valid UTF-8.";
+    if (at != std::string_view::npos) {
+        const std::string_view local_sent = address.substr(0, at), domain_sent = address.substr(at + 1);
+        if (!core::is_ascii(local_sent) && ascii_within(local_sent, "!#$%&'*+-/=?^_`{|}~."))
+            problem = unsafe_characters(local_sent);
+        if (problem.empty() && !core::is_ascii(domain_sent) && ascii_within(domain_sent, "-."))
+            problem = unsafe_characters(domain_sent);
+        auto local = core::utf8_nfc(local_sent);
+        const std::string domain = problem.empty() ? normalized_domain(domain_sent, problem) : std::string();
+        if (problem.empty() && !local) problem = "The email address is not valid UTF-8.";
         if (problem.empty() && case_insensitive_mailbox(*local)) *local = core::utf8_lower(*local);
         if (problem.empty()) normalized = *local + "@" + domain;
+        if (problem.empty()) problem = email_problem(normalized);
+        if (problem.empty() && special_use_domain(domain))
+            problem = "The part after the @-sign is a special-use or reserved name that cannot be used with email.";
+    } else {
+        problem = email_problem(address);
     }
-    if (problem.empty()) problem = email_problem(at == std::string::npos ? s : normalized);
     if (!problem.empty()) {
         e.add("value_error", "value is not a valid email address: " + problem, text_input(s),
               {{"reason", problem}});
@@ -334,6 +458,9 @@ void model_attributes_error(const json::value& v, Errors& e) {
 }  // namespace detail
 
 std::optional<json::value> parse_json(std::string_view text, Errors& e) {
+    // A byte order mark may precede the text (RFC 8259 section 8.1 lets a parser ignore it;
+    // Windows tools and PowerShell write one, and Python's json reads past it).
+    if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
     json::stream_parser parser;
     boost::system::error_code ec;
     const std::size_t used = parser.write_some(text.data(), text.size(), ec);

@@ -66,13 +66,15 @@ struct Email : std::string {
 };
 
 // A field that may be left out of the input: `present` says whether it was sent.
-// Left out, it keeps the value it was initialised with (its default).
+// Left out, it keeps the value it was initialised with: `Maybe<Int<1, 100>> limit{20}` has
+// a default (documented as such); `Maybe<Str<1, 255>> title` has none (left out: unchanged).
 template <class T>
 struct Maybe {
     T value{};
     bool present = false;
+    bool has_default = false;
     Maybe() = default;
-    Maybe(T v) : value(std::move(v)) {}
+    Maybe(T v) : value(std::move(v)), has_default(true) {}
     explicit operator bool() const { return present; }
     const T& operator*() const { return value; }
     const T* operator->() const { return &value; }

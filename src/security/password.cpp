@@ -6,7 +6,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 #include <boost/asio/io_context.hpp>
@@ -22,11 +24,43 @@ namespace security {
 
 namespace {
 
+// Our own argon2id parameters.
 constexpr unsigned long long kOpsLimit = 2;
 constexpr std::size_t kMemLimit = 19 * 1024 * 1024;
 
+// What a stored hash may cost to verify: a login waits for it on a hashing thread.
+struct StoredHashLimits {
+    // bcrypt's log2 of its rounds: passlib writes 12 (~0.25 s); each step doubles the time.
+    static constexpr int bcrypt_cost = 14;
+    // argon2id: libsodium's "interactive" memory and argon2-cffi's default, 3.4 x ours; with
+    // the passes, at most ~7 x our own hash's time.
+    static constexpr std::size_t argon2_memory_kib = 64 * 1024;
+    static constexpr unsigned long argon2_passes = 4;
+};
+
+// The bytes of a password bcrypt reads.
+constexpr std::size_t kBcryptPasswordBytes = 72;
+
 bool is_bcrypt(std::string_view hash) {
     return hash.size() == 60 && (hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$"));
+}
+
+// The number after `key` ("m=") in an argon2 parameter list ("m=19456,t=2,p=1"); nullopt if
+// it is not there.
+std::optional<unsigned long> argon2_parameter(std::string_view params, std::string_view key) {
+    for (std::size_t start = 0; start < params.size();) {
+        const auto comma = std::min(params.find(',', start), params.size());
+        const std::string_view item = params.substr(start, comma - start);
+        if (item.starts_with(key)) {
+            unsigned long value = 0;
+            const auto digits = item.substr(key.size());
+            const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+            if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
+            return value;
+        }
+        start = comma + 1;
+    }
+    return std::nullopt;
 }
 
 bool sodium_ready() {
@@ -80,7 +114,33 @@ std::string hash_password(std::string_view password) {
     return out;
 }
 
+std::string excessive_cost(std::string_view hash) {
+    if (is_bcrypt(hash)) {
+        int cost = 0;
+        const auto [end, ec] = std::from_chars(hash.data() + 4, hash.data() + 6, cost);
+        if (ec == std::errc{} && end == hash.data() + 6 && cost > StoredHashLimits::bcrypt_cost)
+            return "bcrypt cost " + std::to_string(cost) + " is above " + std::to_string(StoredHashLimits::bcrypt_cost);
+        return {};
+    }
+    if (hash.starts_with("$argon2id$")) {
+        // $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>
+        std::string_view rest = hash.substr(10);
+        if (rest.starts_with("v=")) rest.remove_prefix(std::min(rest.size(), rest.find('$') + 1));
+        const std::string_view params = rest.substr(0, rest.find('$'));
+        const auto memory = argon2_parameter(params, "m=");
+        const auto passes = argon2_parameter(params, "t=");
+        if (memory && *memory > StoredHashLimits::argon2_memory_kib)
+            return "argon2id memory " + std::to_string(*memory) + " KiB is above " +
+                   std::to_string(StoredHashLimits::argon2_memory_kib);
+        if (passes && *passes > StoredHashLimits::argon2_passes)
+            return "argon2id passes " + std::to_string(*passes) + " are above " +
+                   std::to_string(StoredHashLimits::argon2_passes);
+    }
+    return {};
+}
+
 bool verify_password(std::string_view password, std::string_view hash) {
+    if (!excessive_cost(hash).empty()) return false;
     if (hash.starts_with("$argon2id$")) {
         if (!sodium_ready()) return false;
         const std::string h(hash);
@@ -98,7 +158,8 @@ bool verify_password(std::string_view password, std::string_view hash) {
     return false;
 }
 
-bool needs_rehash(std::string_view hash) {
+bool needs_rehash(std::string_view hash, std::string_view password) {
+    if (is_bcrypt(hash) && password.size() > kBcryptPasswordBytes) return false;
     if (!hash.starts_with("$argon2id$")) return true;
     const std::string h(hash);
     return crypto_pwhash_argon2id_str_needs_rehash(h.c_str(), kOpsLimit, kMemLimit) != 0;
@@ -181,19 +242,30 @@ core::Task<std::string> PasswordHasher::hash(boost::asio::io_context& loop, std:
 }
 
 core::Task<bool> PasswordHasher::verify(boost::asio::io_context& loop, std::string password, std::string hash) {
-    auto compute = [&password, &hash] { return verify_password(password, hash); };
+    auto compute = [this, &password, &hash] {
+        // A hash too costly to check fails in a wrong password's time.
+        if (!excessive_cost(hash).empty()) {
+            verify_password(password, dummy_hash());
+            return false;
+        }
+        return verify_password(password, hash);
+    };
     co_return co_await OnPool<bool, decltype(compute)>{[this](auto compute, auto deliver) { submit(std::move(compute), std::move(deliver)); }, loop, compute,
                                                         {}, {}};
 }
 
+const std::string& PasswordHasher::dummy_hash() {
+    std::call_once(dummy_once_, [this] {
+        std::string random(32, '\0');
+        randombytes_buf(random.data(), random.size());
+        dummy_hash_ = hash_password(random);
+    });
+    return dummy_hash_;
+}
+
 core::Task<bool> PasswordHasher::verify_dummy(boost::asio::io_context& loop, std::string password) {
     auto compute = [this, &password] {
-        std::call_once(dummy_once_, [this] {
-            std::string random(32, '\0');
-            randombytes_buf(random.data(), random.size());
-            dummy_hash_ = hash_password(random);
-        });
-        verify_password(password, dummy_hash_);
+        verify_password(password, dummy_hash());
         return false;
     };
     co_return co_await OnPool<bool, decltype(compute)>{[this](auto compute, auto deliver) { submit(std::move(compute), std::move(deliver)); }, loop, compute,

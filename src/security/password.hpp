@@ -29,10 +29,19 @@ namespace security {
 // "interactive" limit (64 MiB per hash) would make each hashing thread cost more than
 // the whole service otherwise does.
 std::string hash_password(std::string_view password);
-// False for a wrong password and for a hash it cannot read; compares in constant time.
+// False for a wrong password, for a hash it cannot read and for one whose cost is
+// excessive (below); compares in constant time.
 bool verify_password(std::string_view password, std::string_view hash);
-// True for bcrypt and for argon2id made with other parameters.
-bool needs_rehash(std::string_view hash);
+// Why checking a password against `hash` would cost more than a login may: a bcrypt cost
+// above 14, an argon2id hash of more than 64 MiB or 4 passes (a row written by hand or by
+// another system: a $2b$31$ hash would keep a hashing thread busy for days). Empty when
+// it is within those bounds.
+std::string excessive_cost(std::string_view hash);
+// True for bcrypt and for argon2id made with other parameters, so that the next successful
+// login replaces it; never for a bcrypt hash checked with a password longer than the 72
+// bytes bcrypt reads (passlib as well): only its first 72 bytes matched, and a hash of
+// the whole of it would lock out the password the user really has.
+bool needs_rehash(std::string_view hash, std::string_view password);
 
 // The hashing pool is full: the caller should answer 503 rather than queue more.
 struct Overloaded : std::runtime_error {
@@ -52,6 +61,7 @@ public:
     // Each resumes the awaiting coroutine on `loop`. They throw Overloaded when
     // `max_queue` jobs are already waiting.
     core::Task<std::string> hash(boost::asio::io_context& loop, std::string password);
+    // A hash of excessive cost is not checked: false, in the time a wrong password takes.
     core::Task<bool> verify(boost::asio::io_context& loop, std::string password, std::string hash);
     // Verifies against a hash of a password nobody has: takes as long as a real check,
     // so a login for an unknown e-mail cannot be told apart by its timing.
@@ -71,6 +81,8 @@ private:
     // Runs `compute` on a pool thread, then `deliver` (which hands the answer over).
     void submit(std::function<void()> compute, std::function<void()> deliver);
     void work();
+    // A hash of a password nobody has, made on first use (on a pool thread).
+    const std::string& dummy_hash();
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;
@@ -84,7 +96,7 @@ private:
     std::uint64_t rejected_ = 0;
     core::Histogram latency_;
     bool stopping_ = false;
-    std::once_flag dummy_once_;  // the dummy hash is made on first use, on a pool thread
+    std::once_flag dummy_once_;
     std::string dummy_hash_;
     std::vector<std::thread> threads_;
 };

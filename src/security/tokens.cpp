@@ -5,6 +5,9 @@
 
 #include <array>
 #include <atomic>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <cmath>
 #include <cerrno>
 #include <cstring>
 #include <cstdlib>
@@ -14,6 +17,8 @@
 #include <vector>
 
 namespace security {
+
+namespace json = boost::json;
 
 namespace {
 
@@ -30,6 +35,31 @@ jwt_alg_t parse_algorithm(std::string_view name) {
 }
 
 const unsigned char* key_bytes(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+// A NumericDate claim (RFC 7519 section 2) as whole seconds: a JSON number, integer or not
+// (python-jose takes int() of it); nullopt for anything else, or a number out of range.
+std::optional<long> seconds_of(const json::value& v) {
+    if (v.is_int64()) return static_cast<long>(v.get_int64());
+    if (v.is_uint64()) return std::nullopt;  // past 2^63 s: no date
+    if (v.is_double() && std::isfinite(v.get_double()) && std::fabs(v.get_double()) < 9.2e18)
+        return static_cast<long>(v.get_double());
+    return std::nullopt;
+}
+
+// True if the aud claim `aud` (a string or an array of strings, RFC 7519 section 4.1.3)
+// names `ours`; never when we have none: a token meant for some audience is not for us.
+bool names_audience(const json::value& aud, const std::string& ours) {
+    if (ours.empty()) return false;
+    if (aud.is_string()) return aud.get_string() == ours;
+    const json::array* list = aud.if_array();
+    if (!list) return false;
+    bool named = false;
+    for (const json::value& a : *list) {
+        if (!a.is_string()) return false;  // python-jose: "Invalid claim format in token"
+        named = named || a.get_string() == ours;
+    }
+    return named;
+}
 
 std::atomic<std::uint64_t> next_codec_id{1};
 
@@ -70,8 +100,14 @@ VerifiedToken& cache_slot(std::string_view token) {
 
 }  // namespace
 
-TokenCodec::TokenCodec(std::string secret, std::string_view algorithm, std::chrono::minutes lifetime)
-    : id_(next_codec_id.fetch_add(1)), secret_(std::move(secret)), algorithm_(parse_algorithm(algorithm)), lifetime_(lifetime) {
+TokenCodec::TokenCodec(std::string secret, std::string_view algorithm, std::chrono::minutes lifetime,
+                       std::string audience)
+    : id_(next_codec_id.fetch_add(1)),
+      secret_(std::move(secret)),
+      algorithm_(parse_algorithm(algorithm)),
+      algorithm_name_(algorithm),
+      audience_(std::move(audience)),
+      lifetime_(lifetime) {
     if (secret_.empty()) throw std::invalid_argument("the token secret must not be empty");
 }
 
@@ -86,6 +122,7 @@ std::string TokenCodec::issue(std::int64_t user_id, std::chrono::system_clock::t
     if (jwt_add_grant(token.get(), "sub", std::to_string(user_id).c_str()) != 0 ||
         jwt_add_grant_int(token.get(), "exp", static_cast<long>(exp)) != 0 ||
         jwt_add_grant_int(token.get(), "iat", static_cast<long>(iat)) != 0 ||
+        (!audience_.empty() && jwt_add_grant(token.get(), "aud", audience_.c_str()) != 0) ||
         jwt_set_alg(token.get(), static_cast<jwt_alg_t>(algorithm_), key_bytes(secret_),
                     static_cast<int>(secret_.size())) != 0)
         throw std::runtime_error("cannot build an access token");
@@ -121,27 +158,45 @@ std::optional<std::int64_t> TokenCodec::verify(std::string_view token, std::chro
 std::optional<std::int64_t> TokenCodec::decode(std::string_view token, long now_s, long& exp, long& nbf) const {
     const std::string text(token);
     jwt_t* raw = nullptr;
-    // With a key, libjwt checks the signature with the algorithm the token names; the
-    // algorithm must then be ours, or an HS512 token would pass an HS256 service.
+    // With a key, libjwt checks the signature with the algorithm the token names (matched
+    // without case); the name must then be ours exactly, or an HS512 token would pass an
+    // HS256 service, and "hs256" would pass as HS256.
     if (jwt_decode(&raw, text.c_str(), key_bytes(secret_), static_cast<int>(secret_.size())) != 0 || !raw)
         return std::nullopt;
     Jwt decoded(raw);
-    if (jwt_get_alg(decoded.get()) != static_cast<jwt_alg_t>(algorithm_)) return std::nullopt;
+    const char* alg = jwt_get_header(decoded.get(), "alg");
+    if (!alg || alg != algorithm_name_) return std::nullopt;
 
-    errno = 0;
-    exp = jwt_get_grant_int(decoded.get(), "exp");
-    if (errno != 0 || exp <= now_s) return std::nullopt;  // python-jose requires exp in the future too
-    errno = 0;
-    nbf = jwt_get_grant_int(decoded.get(), "nbf");
-    if (errno != 0) nbf = 0;
-    if (nbf > now_s) return std::nullopt;
+    // The claims as JSON: libjwt's getters cannot tell a missing claim from one of another
+    // type. A registered claim of the wrong type is refused, as python-jose does.
+    std::unique_ptr<char, decltype(&std::free)> grants(jwt_get_grants_json(decoded.get(), nullptr), &std::free);
+    if (!grants) return std::nullopt;
+    boost::system::error_code ec;
+    const json::value parsed = json::parse(grants.get(), ec);
+    const json::object* claims = ec ? nullptr : parsed.if_object();
+    if (!claims) return std::nullopt;
 
-    const char* sub = jwt_get_grant(decoded.get(), "sub");
-    if (!sub) return std::nullopt;
-    const std::string_view s(sub);
+    const json::value* e = claims->if_contains("exp");
+    const auto expires = e ? seconds_of(*e) : std::nullopt;
+    if (!expires || *expires <= now_s) return std::nullopt;  // python-jose requires exp in the future too
+    exp = *expires;
+    nbf = 0;
+    if (const json::value* n = claims->if_contains("nbf")) {
+        const auto not_before = seconds_of(*n);
+        if (!not_before || *not_before > now_s) return std::nullopt;
+        nbf = *not_before;
+    }
+    if (const json::value* iat = claims->if_contains("iat"); iat && !seconds_of(*iat)) return std::nullopt;
+    if (const json::value* jti = claims->if_contains("jti"); jti && !jti->is_string()) return std::nullopt;
+    if (const json::value* aud = claims->if_contains("aud"); aud && !names_audience(*aud, audience_))
+        return std::nullopt;
+
+    const json::value* sub = claims->if_contains("sub");
+    if (!sub || !sub->is_string()) return std::nullopt;
+    const std::string_view s = sub->get_string();
     std::int64_t id = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
-    if (s.empty() || ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+    auto [end, from_ec] = std::from_chars(s.data(), s.data() + s.size(), id);
+    if (s.empty() || from_ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
     return id;
 }
 

@@ -14,15 +14,21 @@ namespace security {
 class TokenCodec {
 public:
     // `algorithm`: HS256, HS384 or HS512; anything else is refused at construction.
-    TokenCodec(std::string secret, std::string_view algorithm, std::chrono::minutes lifetime);
+    // `audience`: the aud claim our tokens carry and a token that names audiences must name;
+    // empty: a token that names any audience is refused.
+    TokenCodec(std::string secret, std::string_view algorithm, std::chrono::minutes lifetime,
+               std::string audience = {});
 
     std::string issue(std::int64_t user_id) const;
     std::string issue(std::int64_t user_id, std::chrono::system_clock::time_point now) const;
 
-    // The user id of a valid token: signed with our key, with our algorithm (any other
-    // `alg`, "none" included, is refused), not expired (nor before an `nbf`), whose `sub`
-    // is a user id written as a string. Otherwise nullopt. A token already verified on
-    // this thread is found in a small cache (its claims are checked against `now` again).
+    // The user id of a valid token: signed with our key, whose header's `alg` is our
+    // algorithm's name exactly (RFC 7515: case matters; "none" and any other refused), not
+    // expired (nor before an `nbf`), its registered claims of their types (`exp`, `nbf`,
+    // `iat` numbers, `jti` a string), naming our audience if it names any (RFC 7519 section
+    // 4.1.3), whose `sub` is a user id written as a string. Otherwise nullopt. A token
+    // already verified on this thread is found in a small cache (its claims are checked
+    // against `now` again).
     std::optional<std::int64_t> verify(std::string_view token) const;
     std::optional<std::int64_t> verify(std::string_view token, std::chrono::system_clock::time_point now) const;
 
@@ -34,6 +40,8 @@ private:
     std::uint64_t id_;  // tells this codec's entries in the per-thread cache of verified tokens
     std::string secret_;
     int algorithm_;  // jwt_alg_t, kept out of this header
+    std::string algorithm_name_;
+    std::string audience_;
     std::chrono::minutes lifetime_;
 };
 

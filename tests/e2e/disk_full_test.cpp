@@ -58,9 +58,8 @@ TEST(SqliteDiskFull, WritesAre503ReadsGoOnNothingIsCorruptedAndWritesComeBack) {
     const int port = server->port();
     const std::string json = "Content-Type: application/json\r\n";
 
-    ASSERT_EQ(exchange(port, "POST", "/auth/register",
-                       R"({"email":"d@example.com","password":"secret123"})", json)
-                  ->status,
+    ASSERT_EQ(e2e::status_of(exchange(port, "POST", "/auth/register",
+                                      R"({"email":"d@example.com","password":"secret123"})", json)),
               201);
     const auto login =
         exchange(port, "POST", "/auth/token", "username=d@example.com&password=secret123",
@@ -92,12 +91,12 @@ TEST(SqliteDiskFull, WritesAre503ReadsGoOnNothingIsCorruptedAndWritesComeBack) {
     EXPECT_EQ(refused->body, R"({"detail":"Service Unavailable"})");
     EXPECT_TRUE(refused->headers.count("retry-after"));
     for (int i = 0; i < 3; ++i) {  // the writes keep failing cleanly; the reads go on
-        EXPECT_EQ(exchange(port, "POST", "/items/", item, json + bearer)->status, 503);
+        EXPECT_EQ(e2e::status_of(exchange(port, "POST", "/items/", item, json + bearer)), 503);
         const auto read = exchange(port, "GET", "/items/" + std::to_string(id), {}, bearer);
         ASSERT_TRUE(read);
         EXPECT_EQ(read->status, 200);
-        EXPECT_EQ(exchange(port, "GET", "/items/?limit=5", {}, bearer)->status, 200);
-        EXPECT_EQ(exchange(port, "GET", "/health")->status, 200);
+        EXPECT_EQ(e2e::status_of(exchange(port, "GET", "/items/?limit=5", {}, bearer)), 200);
+        EXPECT_EQ(e2e::status_of(exchange(port, "GET", "/health")), 200);
     }
 
     std::filesystem::remove(dir + "/filler");

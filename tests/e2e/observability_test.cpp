@@ -244,14 +244,19 @@ TEST_P(Observed, SigtermUnderLoadLosesNoRequestAndNoAcknowledgedWrite) {
     const std::string body = R"({"title":"under load"})";
     const std::string request = e2e::request_text("POST", "/items/", body, kJson + bearer);
 
-    std::atomic<int> acknowledged{0}, unanswered{0}, other{0}, closes{0};
+    std::atomic<int> acknowledged{0}, unanswered{0}, other{0}, closes{0}, never_closed{0};
     std::vector<std::thread> writers;
     // Each writer stops when its connection's answer says Connection: close (a new connection
-    // is not an in-flight request: the draining server refuses it).
+    // is not an in-flight request: the draining server refuses it), or at its deadline.
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
     for (int w = 0; w < 8; ++w)
         writers.emplace_back([&] {
             Connection c(port());
             for (;;) {
+                if (std::chrono::steady_clock::now() > deadline) {
+                    ++never_closed;
+                    return;
+                }
                 if (!c.send(request)) {
                     ++unanswered;
                     return;
@@ -271,10 +276,14 @@ TEST_P(Observed, SigtermUnderLoadLosesNoRequestAndNoAcknowledgedWrite) {
                 }
             }
         });
-    while (acknowledged < 300) std::this_thread::sleep_for(5ms);
+    const auto loaded_by = std::chrono::steady_clock::now() + 30s;
+    while (acknowledged < 300 && unanswered == 0 && std::chrono::steady_clock::now() < loaded_by)
+        std::this_thread::sleep_for(5ms);
+    EXPECT_GE(acknowledged, 300) << "300 writes were not acknowledged within 30 s, before SIGTERM";
     server->process().signal(SIGTERM);
     for (auto& t : writers) t.join();
     EXPECT_EQ(server->process().wait(20s), 0);
+    EXPECT_EQ(never_closed, 0) << "connections still served 60 s after SIGTERM";
     EXPECT_EQ(unanswered, 0) << "requests sent on open connections went unanswered";
     EXPECT_EQ(other, 0) << "answers other than 201";
     EXPECT_EQ(closes, 8) << "each connection ends with an answer that says Connection: close";

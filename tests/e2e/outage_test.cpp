@@ -48,7 +48,7 @@ TEST(PostgresOutage, HealthIs503WhileTheDatabaseIsDownAndTheServiceRecoversWitho
         GTEST_SKIP() << "no PostgreSQL of the test command's: run the suite with ./dev test";
     testing_support::FreshDatabase fresh("postgres");
     e2e::Server server({{"DATABASE_URL", fresh.url()}, {"DB_POOL_TIMEOUT", "1"}});
-    ASSERT_EQ(get(server.port(), "/health")->status, 200);
+    ASSERT_EQ(e2e::status_of(get(server.port(), "/health")), 200);
 
     ASSERT_EQ(pg_ctl("ITEMS_TEST_PG_STOP"), 0);
     for (int i = 0; i < 3; ++i) {
@@ -56,7 +56,7 @@ TEST(PostgresOutage, HealthIs503WhileTheDatabaseIsDownAndTheServiceRecoversWitho
         ASSERT_TRUE(down) << "no answer within 5 s while the database is down";
         EXPECT_EQ(down->status, 503);
         EXPECT_EQ(down->body, R"({"status":"unavailable"})");
-        EXPECT_EQ(get(server.port(), "/nope")->status, 404);
+        EXPECT_EQ(e2e::status_of(get(server.port(), "/nope")), 404);
     }
 
     ASSERT_EQ(pg_ctl("ITEMS_TEST_PG_START"), 0);
@@ -73,9 +73,9 @@ TEST(PostgresOutage, MidStreamTheAnswerEndsWithAResetNotAWholeLookingDocument) {
         GTEST_SKIP() << "no PostgreSQL of the test command's: run the suite with ./dev test";
     testing_support::FreshDatabase fresh("postgres");
     e2e::Server server({{"DATABASE_URL", fresh.url()}, {"DB_POOL_TIMEOUT", "1"}});
-    ASSERT_EQ(e2e::exchange(server.port(), "POST", "/auth/register", R"({"email":"o@example.com","password":"secret123"})",
-                            "Content-Type: application/json\r\n")
-                  ->status,
+    ASSERT_EQ(e2e::status_of(e2e::exchange(server.port(), "POST", "/auth/register",
+                                           R"({"email":"o@example.com","password":"secret123"})",
+                                           "Content-Type: application/json\r\n")),
               201);
     const auto login = e2e::exchange(server.port(), "POST", "/auth/token", "username=o@example.com&password=secret123",
                                      "Content-Type: application/x-www-form-urlencoded\r\n");
@@ -109,10 +109,9 @@ TEST(PostgresOutage, UnderWritersEveryAnswerIs201Or503AndEveryAcknowledgedWriteI
     testing_support::FreshDatabase fresh("postgres");
     e2e::Server server({{"DATABASE_URL", fresh.url()}, {"DB_POOL_TIMEOUT", "1"}});
     const auto json = std::string("Content-Type: application/json\r\n");
-    ASSERT_EQ(
-        e2e::exchange(server.port(), "POST", "/auth/register", R"({"email":"o@example.com","password":"secret123"})", json)
-            ->status,
-        201);
+    ASSERT_EQ(e2e::status_of(e2e::exchange(server.port(), "POST", "/auth/register",
+                                           R"({"email":"o@example.com","password":"secret123"})", json)),
+              201);
     const auto login = e2e::exchange(server.port(), "POST", "/auth/token", "username=o@example.com&password=secret123",
                                      "Content-Type: application/x-www-form-urlencoded\r\n");
     ASSERT_TRUE(login && login->status == 200);
@@ -205,7 +204,7 @@ TEST(PostgresHang, StoppedServerProcessesGet503InBoundedTimeAndAreReplaced) {
                         {"DB_POOL_SIZE", "1"},
                         {"HEALTH_TIMEOUT", "1"},
                         {"DB_RESPONSE_TIMEOUT", "2"}});
-    ASSERT_EQ(get(server.port(), "/health")->status, 200);
+    ASSERT_EQ(e2e::status_of(get(server.port(), "/health")), 200);
 
     StoppedBackends stopped(fresh);
     ASSERT_EQ(stopped.count(), 1u) << "the service's one connection";

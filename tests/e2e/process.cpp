@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -149,6 +150,14 @@ Chunks chunked_body(const std::string& raw, std::size_t at) {
 }
 
 std::optional<RawResponse> Connection::read_response(std::chrono::milliseconds timeout) {
+    return read(timeout, false);
+}
+
+std::optional<RawResponse> Connection::read_head_response(std::chrono::milliseconds timeout) {
+    return read(timeout, true);
+}
+
+std::optional<RawResponse> Connection::read(std::chrono::milliseconds timeout, bool head_only) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto fill = [&]() -> bool {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -169,6 +178,8 @@ std::optional<RawResponse> Connection::read_response(std::chrono::milliseconds t
     std::istringstream head(buffer_.substr(0, end));
     std::string line;
     std::getline(head, line);
+    if (!line.starts_with("HTTP/1.") || line.size() < 12 || !std::isdigit(static_cast<unsigned char>(line[9])))
+        return std::nullopt;
     r.status = std::stoi(line.substr(9, 3));
     while (std::getline(head, line)) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -179,6 +190,10 @@ std::optional<RawResponse> Connection::read_response(std::chrono::milliseconds t
         std::string value = line.substr(colon + 1);
         while (!value.empty() && value.front() == ' ') value.erase(0, 1);
         r.headers[name] = value;
+    }
+    if (head_only) {
+        buffer_.erase(0, end + 4);
+        return r;
     }
     if (r.headers["transfer-encoding"] == "chunked") {  // a streamed answer: its chunks' data, joined
         Chunks chunks;

@@ -49,6 +49,10 @@ struct RawResponse {
     std::string body;
 };
 
+// The status of an answer, or 0 when none came: EXPECT_EQ(status_of(exchange(...)), 200)
+// then fails saying 0, where `->status` on the empty answer would be undefined.
+inline int status_of(const std::optional<RawResponse>& r) { return r ? r->status : 0; }
+
 // The chunked body in `raw` from `at` (just after the head): its data so far, and where
 // the answer ends once its last chunk has come (npos until then).
 struct Chunks {
@@ -66,12 +70,18 @@ public:
 
     // Sends all of `data` (false if the peer closed).
     bool send(const std::string& data);
-    // Reads one response (a Content-Length or a chunked body); nullopt on close or timeout.
+    // Reads one response (a Content-Length or a chunked body); nullopt on close, timeout or
+    // bytes that do not start with a status line.
     std::optional<RawResponse> read_response(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    // Reads the answer to a HEAD request: its head only, whatever its Content-Length says
+    // (RFC 9110 section 9.3.2); what follows is the next answer's.
+    std::optional<RawResponse> read_head_response(std::chrono::milliseconds timeout = std::chrono::seconds(5));
     // True once the peer has closed the connection (reads EOF) within `timeout`.
     bool closed_by_peer(std::chrono::milliseconds timeout);
 
 private:
+    std::optional<RawResponse> read(std::chrono::milliseconds timeout, bool head_only);
+
     int fd_ = -1;
     std::string buffer_;
 };

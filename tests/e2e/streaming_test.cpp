@@ -33,10 +33,10 @@ class Streaming : public ::testing::TestWithParam<std::string> {
         const auto login = e2e::exchange(server->port(), "POST", "/auth/token",
                                          "username=big@example.com&password=secret123",
                                          "Content-Type: application/x-www-form-urlencoded\r\n");
-        bearer =
-            "Authorization: Bearer " +
-            std::string(boost::json::parse(login.value().body).at("access_token").as_string()) +
-            "\r\n";
+        EXPECT_TRUE(login && login->status == 200) << "no token: every request below is refused";
+        if (login && login->status == 200)
+            bearer = "Authorization: Bearer " +
+                     std::string(boost::json::parse(login->body).at("access_token").as_string()) + "\r\n";
     }
     // `n` items of the user (id 1), ids 1..n: ~66 bytes each in the answer.
     void add_items(int n) {

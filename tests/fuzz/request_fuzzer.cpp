@@ -76,7 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     boost::system::error_code ec;
     parser.put(boost::asio::buffer(data, size), ec);
     if (ec || !parser.is_header_done()) return 0;  // the server answers 400/413/431 and closes
-    if (http::framing_problem(parser.get()).status != 0) return 0;  // refused before any route
+    if (http::framing_problem(parser.get(), limits.header_line_limit).status != 0) return 0;  // refused before any route
     if (!parser.is_done()) return 0;  // the server would wait for the rest
     http::Request request = http::to_request(parser.release());
     request.remote_address = "203.0.113.7";

@@ -185,6 +185,109 @@ TEST_P(Auth, OurTokensAreStandardHs256ThatTheOriginalAccepts) {
     EXPECT_EQ(token.substr(dot2 + 1), base64url(mac, mac_size));
 }
 
+// A token with `header` and `payload` (JSON texts), signed with HMAC-SHA256 and the test
+// key whatever its header says: what a forger with the key, or a careless client library,
+// would send.
+std::string signed_token(const std::string& header, const std::string& payload) {
+    const auto part = [](const std::string& s) {
+        return base64url(reinterpret_cast<const unsigned char*>(s.data()), s.size());
+    };
+    const std::string signed_part = part(header) + "." + part(payload);
+    const std::string secret(testing_support::compat_fixture().at("secret_key").as_string());
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_size = 0;
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+         reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size(), mac, &mac_size);
+    return signed_part + "." + base64url(mac, mac_size);
+}
+
+// The claims of a token for user 1 that expires in an hour, with `more` ("\"jti\": 7").
+std::string claims(const std::string& more = {}) {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+    return R"({"sub":"1","exp":)" + std::to_string(now + 3600) + (more.empty() ? "" : "," + more) + "}";
+}
+
+const std::string kHs256 = R"({"alg":"HS256","typ":"JWT"})";
+
+std::string seconds_from_now(long s) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count() + s);
+}
+
+TEST_P(Auth, ATokenWhoseAlgIsOursInAnotherCaseIs401) {
+    register_user("first@example.com");
+    EXPECT_EQ(client.get("/users/me", bearer(signed_token(kHs256, claims()))).status, 200) << "the control";
+    for (const char* alg : {"hs256", "Hs256"}) {
+        const auto r = client.get("/users/me", bearer(signed_token(R"({"alg":")" + std::string(alg) + R"(","typ":"JWT"})",
+                                                                   claims())));
+        EXPECT_EQ(r.status, 401) << alg;
+        EXPECT_EQ(r.body, R"({"detail":"Could not validate credentials"})") << alg;
+    }
+}
+
+// Without JWT_AUDIENCE, a token meant for any audience is not for us (as python-jose).
+TEST_P(Auth, ATokenNamingAnAudienceIs401WithoutJwtAudience) {
+    register_user("first@example.com");
+    for (const char* aud : {R"("other-service")", R"(["other-service"])", R"(["a","b"])", R"([])", "7"}) {
+        const auto r = client.get("/users/me", bearer(signed_token(kHs256, claims(R"("aud":)" + std::string(aud)))));
+        EXPECT_EQ(r.status, 401) << aud;
+    }
+    const std::string ours = user_token("second@example.com");
+    const auto dot1 = ours.find('.'), dot2 = ours.rfind('.');
+    EXPECT_FALSE(json::parse(base64url_decode(ours.substr(dot1 + 1, dot2 - dot1 - 1))).as_object().contains("aud"));
+}
+
+TEST_P(Auth, RegisteredClaimsOfTheWrongTypeAre401) {
+    register_user("first@example.com");
+    for (const std::string& claim : {std::string(R"("nbf":"soon")"), std::string(R"("iat":"yesterday")"),
+                                     std::string(R"("jti":42)"), std::string(R"("iat":true)"),
+                                     std::string(R"("nbf":null)"), std::string(R"("jti":{"id":"x"})"),
+                                     R"("nbf":)" + seconds_from_now(600)}) {
+        const auto r = client.get("/users/me", bearer(signed_token(kHs256, claims(claim))));
+        EXPECT_EQ(r.status, 401) << claim;
+    }
+    const auto expires_as_text = R"({"sub":"1","exp":")" + seconds_from_now(3600) + R"("})";
+    EXPECT_EQ(client.get("/users/me", bearer(signed_token(kHs256, expires_as_text))).status, 401);
+    // Of the right types, as python-jose writes them: accepted.
+    const auto well_typed = claims(R"("nbf":)" + seconds_from_now(-60) + R"(,"iat":)" + seconds_from_now(-60) +
+                                   R"(.5,"jti":"a1b2")");
+    EXPECT_EQ(client.get("/users/me", bearer(signed_token(kHs256, well_typed))).status, 200);
+}
+
+// bcrypt reads 72 bytes of a password, as passlib did for the original: a longer one that
+// matches there logs in, but its hash is kept, so that the password the user really has
+// (which only agrees with what was typed in those 72 bytes) keeps logging in too.
+TEST_P(Auth, ABcryptHashIsNotReplacedFromAPasswordLongerThanBcryptReads) {
+    const std::string real = std::string(72, 'B') + "-real-tail";
+    const std::string other = std::string(72, 'B') + "-other";
+    const std::string bcrypt_of_real = "$2b$04$biOHKXKiEC7Mg133o4jtN.KmaHs8plE8ftrQhS5NNIeJ31PITs23a";
+    sql("INSERT INTO users (email, hashed_password, is_active) VALUES ($1, $2, $3)",
+        {std::string("long@example.com"), bcrypt_of_real, true});
+    EXPECT_EQ(login("long@example.com", other).status, 200) << "bcrypt's 72 bytes match, as with the original";
+    EXPECT_EQ(sql("SELECT hashed_password FROM users").rows.at(0).get<std::string>(0), bcrypt_of_real);
+    EXPECT_EQ(login("long@example.com", real).status, 200) << "the real password is locked out";
+    EXPECT_EQ(login("long@example.com", std::string(71, 'B')).status, 401);
+}
+
+// Stored hashes that would keep a hashing thread busy for hours: not verified, a failed
+// login (the hashing pool, and every other login, go on).
+TEST_P(Auth, AStoredHashOfExcessiveCostIsAFailedLogin) {
+    const std::string hashes[] = {
+        "$2b$31$" + std::string(53, 'a'),
+        "$argon2id$v=19$m=19456,t=100000,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+        "$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"};
+    int n = 0;
+    for (const auto& hash : hashes) {
+        const std::string email = "costly" + std::to_string(n++) + "@example.com";
+        sql("INSERT INTO users (email, hashed_password, is_active) VALUES ($1, $2, $3)", {email, hash, true});
+        const auto r = login(email, "secret123");
+        EXPECT_EQ(r.status, 401) << hash;
+        EXPECT_EQ(r.body, R"({"detail":"Incorrect email or password"})");
+    }
+    EXPECT_FALSE(user_token("fine@example.com").empty()) << "other logins go on";
+}
+
 TEST_P(Auth, BcryptUserOfTheOriginalLogsInAndIsRehashed) {
     const auto fixture = testing_support::compat_fixture().at("bcrypt_user");
     const std::string email(fixture.at("email").as_string());
@@ -201,6 +304,37 @@ TEST_P(Auth, BcryptUserOfTheOriginalLogsInAndIsRehashed) {
     EXPECT_TRUE(rehashed.starts_with("$argon2id$")) << rehashed;
     EXPECT_EQ(login(email, password).status, 200);
 }
+
+// With JWT_AUDIENCE set, our tokens carry it, a token naming it (alone or among others) is
+// ours, one naming only others is not, and the original's tokens (no aud) still are.
+class AuthWithAudience : public ApiTest {
+  protected:
+    AuthWithAudience()
+        : ApiTest({{"JWT_AUDIENCE", "items-api"},
+                   {"LOGIN_MAX_FAILURES", "1000"},
+                   {"LOGIN_MAX_FAILURES_PER_CLIENT", "1000"}}) {}
+};
+
+TEST_P(AuthWithAudience, OurTokensCarryItAndATokenMustNameItIfItNamesAny) {
+    const std::string ours = user_token("first@example.com");
+    const auto dot1 = ours.find('.'), dot2 = ours.rfind('.');
+    EXPECT_EQ(json::parse(base64url_decode(ours.substr(dot1 + 1, dot2 - dot1 - 1))).at("aud"), "items-api");
+    EXPECT_EQ(client.get("/users/me", bearer(ours)).status, 200);
+    for (const char* aud : {R"("items-api")", R"(["other","items-api"])"})
+        EXPECT_EQ(client.get("/users/me", bearer(signed_token(kHs256, claims(R"("aud":)" + std::string(aud))))).status,
+                  200)
+            << aud;
+    for (const char* aud : {R"("other-service")", R"(["other"])", R"("ITEMS-API")", R"(["items-api",7])"})
+        EXPECT_EQ(client.get("/users/me", bearer(signed_token(kHs256, claims(R"("aud":)" + std::string(aud))))).status,
+                  401)
+            << aud;
+    const auto fixture = testing_support::compat_fixture();
+    const std::string original(fixture.at("tokens").at("valid_sub_1").at("token").as_string());
+    EXPECT_EQ(client.get("/users/me", bearer(original)).status, 200) << "the original's token, without aud";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, AuthWithAudience, ::testing::ValuesIn(testing_support::backends()),
+                         testing_support::backend_name);
 
 INSTANTIATE_TEST_SUITE_P(Backends, Auth, ::testing::ValuesIn(testing_support::backends()),
                          testing_support::backend_name);

@@ -54,6 +54,61 @@ TEST_P(Emails, ADomainThatIsNotValidIdnaIs422) {
     EXPECT_EQ(body(r).at("detail").at(0).at("type"), "value_error");
 }
 
+// Characters that show one address as another (look-alike accounts, spoofed addresses in
+// admin screens and mails): refused, as email-validator refuses them, before or after @.
+TEST_P(Emails, InvisibleAndBidirectionalCharactersAreRefused) {
+    const std::pair<const char*, const char*> unsafe[] = {
+        {"\u202E", "RIGHT-TO-LEFT OVERRIDE"}, {"\u200B", "ZERO WIDTH SPACE"},
+        {"\u200C", "ZERO WIDTH NON-JOINER"},  {"\u00AD", "SOFT HYPHEN"},
+        {"\u2060", "WORD JOINER"},            {"\uFEFF", "ZERO WIDTH NO-BREAK SPACE"}};
+    for (const auto& [character, name] : unsafe) {
+        for (const std::string& address : {"ad" + std::string(character) + "min@example.com",
+                                           "admin@exam" + std::string(character) + "ple.com"}) {
+            const auto r = register_user(address);
+            ASSERT_EQ(r.status, 422) << name << " in " << address;
+            const auto answer = body(r);
+            const auto& error = answer.at("detail").at(0);
+            EXPECT_EQ(error.at("type"), "value_error");
+            EXPECT_EQ(error.at("msg"),
+                      json::value("value is not a valid email address: The email address contains unsafe characters: " +
+                                  std::string(name) + "."))
+                << address;
+        }
+    }
+    EXPECT_EQ(sql("SELECT COUNT(*) FROM users").rows.at(0).get<std::int64_t>(0), 0);
+    EXPECT_EQ(registered_email(register_user("ad\u00E9min@example.com")), "ad\u00E9min@example.com")
+        << "letters beyond ASCII are fine";
+}
+
+TEST_P(Emails, SpecialUseDomainsAreRefused) {
+    for (const char* address : {"a@x.invalid", "a@printer.local", "a@my.localhost", "a@x.test", "a@abc.onion",
+                                "a@1.168.192.in-addr.arpa", "a@X.TEST", "a@x.ｔｅｓｔ"}) {
+        const auto r = register_user(address);
+        ASSERT_EQ(r.status, 422) << address;
+        EXPECT_EQ(body(r).at("detail").at(0).at("msg"),
+                  "value is not a valid email address: The part after the @-sign is a special-use or reserved name "
+                  "that cannot be used with email.")
+            << address;
+    }
+    for (const char* address : {"a@test.com", "a@local.example.com", "a@contest.org"})
+        EXPECT_EQ(register_user(address).status, 201) << address;
+}
+
+// As Pydantic's EmailStr: the whitespace around is stripped, and the address is taken out
+// of a display-name form; login takes the same forms.
+TEST_P(Emails, SurroundingWhitespaceAndADisplayNameGiveTheAddress) {
+    EXPECT_EQ(registered_email(register_user("  a@example.com ")), "a@example.com");
+    EXPECT_EQ(registered_email(register_user("Bea Smith <b@example.com>")), "b@example.com");
+    EXPECT_EQ(registered_email(register_user("\"Smith, Cy\" <c@example.com>")), "c@example.com");
+    EXPECT_EQ(registered_email(register_user("<d@example.com>")), "d@example.com");
+    EXPECT_EQ(registered_email(register_user("\u00A0\te@example.com\u3000")), "e@example.com");
+    EXPECT_EQ(register_user("b@example.com").status, 400) << "one account";
+    EXPECT_EQ(login(" a@example.com ").status, 200);
+    EXPECT_EQ(login("Bea <b@example.com>").status, 200);
+    EXPECT_EQ(register_user("Not, A Name <f@example.com>").status, 422) << "not a display name Pydantic takes";
+    EXPECT_EQ(register_user("<>").status, 422);
+}
+
 // A row stored before addresses were normalized (by an earlier version of this
 // service) still logs in, with the address as it was stored.
 TEST_P(Emails, AnUnnormalizedRowStillLogsIn) {

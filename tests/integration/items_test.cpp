@@ -275,6 +275,20 @@ TEST_P(Items, MalformedJsonIs422JsonInvalid) {
     EXPECT_EQ(sql("SELECT COUNT(*) FROM items").rows.at(0).get<std::int64_t>(0), 0) << "nothing half-written";
 }
 
+// Windows PowerShell and Notepad write one; RFC 8259 lets a parser ignore it, and the
+// original's json.loads does.
+TEST_P(Items, AJsonBodyMayBeginWithAByteOrderMark) {
+    const auto r = create("\xEF\xBB\xBF" R"({"title": "From PowerShell"})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    EXPECT_EQ(body(client.get("/items/1", bearer(token))).at("title"), "From PowerShell");
+    const auto patched = client.patch("/items/1", "\xEF\xBB\xBF" R"({"description": "patched"})", bearer(token));
+    EXPECT_EQ(patched.status, 200) << patched.body;
+    EXPECT_EQ(create("\xEF\xBB\xBF\xEF\xBB\xBF{}").status, 422) << "one mark, not two";
+    EXPECT_EQ(client.post("/auth/register", "\xEF\xBB\xBF" R"({"email": "bom@example.com", "password": "secret123"})")
+                  .status,
+              201);
+}
+
 TEST_P(Items, TextIsStoredAsSent) {
     const std::string title = R"(quote " backslash \\ unicode é ✓ 'single'; DROP TABLE items;--)";
     const auto r = create(json::serialize(json::object{{"title", title}}));

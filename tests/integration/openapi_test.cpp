@@ -3,6 +3,7 @@
 
 #include <boost/json/parse.hpp>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -104,8 +105,10 @@ TEST_P(OpenApiServed, TheServedDocumentIsTheRouteTable) {
     for (const auto& route : sut.service.app().routes())
         // The document, its pages and /metrics are the service's own, not API operations.
         if (route.info.path != url && !route.info.path.starts_with("/docs") && !route.info.path.starts_with("/redoc") &&
-            route.info.path != "/metrics")
+            route.info.path != "/metrics") {
             routed.insert(lower(route.info.method) + " " + route.info.path);
+            if (route.info.method == "GET") routed.insert("head " + route.info.path);  // the router's HEAD
+        }
     for (const auto& [path, item] : served.at("paths").as_object())
         for (const auto& [method, _] : item.as_object())
             documented.insert(std::string(method) + " " + std::string(path));
@@ -132,6 +135,49 @@ TEST(OpenApi, TheItemListDocumentsAfterAndItsLinkHeader) {
     EXPECT_EQ(link.at("schema").at("type"), "string");
     EXPECT_NE(std::string(link.at("description").as_string()).find("rel=\"next\""), std::string::npos);
     EXPECT_TRUE(op.at("responses").at("200").at("content").at("application/json").at("schema").as_object().contains("items"));
+}
+
+// Every GET route answers HEAD (the router serves it with the GET route): documented as a
+// HEAD operation named as FastAPI names one, with the GET's statuses and headers and no body.
+TEST(OpenApi, EachGetOperationHasItsHeadWithoutContent) {
+    const auto ours = our_document();
+    std::size_t heads = 0;
+    for (const auto& [path, item] : ours.at("paths").as_object()) {
+        const auto* get = item.as_object().if_contains("get");
+        const auto* head = item.as_object().if_contains("head");
+        ASSERT_EQ(get != nullptr, head != nullptr) << path;
+        if (!head) continue;
+        ++heads;
+        std::string id(get->at("operationId").as_string());
+        EXPECT_EQ(head->at("operationId"), json::value(id.substr(0, id.size() - 4) + "_head")) << path;
+        EXPECT_EQ(head->as_object().if_contains("parameters") ? head->at("parameters") : json::value(),
+                  get->as_object().if_contains("parameters") ? get->at("parameters") : json::value())
+            << path;
+        for (const auto& [status, response] : get->at("responses").as_object()) {
+            const auto* mine = head->at("responses").as_object().if_contains(status);
+            ASSERT_TRUE(mine) << path << " " << status;
+            EXPECT_FALSE(mine->as_object().contains("content")) << path << " " << status;
+            EXPECT_EQ(mine->as_object().if_contains("headers") ? mine->at("headers") : json::value(),
+                      response.as_object().if_contains("headers") ? response.at("headers") : json::value());
+        }
+    }
+    EXPECT_EQ(heads, 5u);
+}
+
+// A field left out of a PATCH means "unchanged": no default is documented for it (a default
+// of "" would contradict its own minLength), while the query's skip and limit keep theirs.
+TEST(OpenApi, OnlyFieldsWithADefaultDocumentOne) {
+    const auto ours = our_document();
+    const auto& update = ours.at("components").at("schemas").at("ItemUpdate").at("properties").as_object();
+    EXPECT_FALSE(update.at("title").as_object().contains("default"));
+    EXPECT_FALSE(update.at("description").as_object().contains("default"));
+    std::map<std::string, json::value> defaults;
+    for (const auto& p : ours.at("paths").at("/items/").at("get").at("parameters").as_array())
+        defaults[std::string(p.at("name").as_string())] = p.at("schema").as_object().if_contains("default")
+                                                              ? p.at("schema").at("default")
+                                                              : json::value();
+    EXPECT_EQ(defaults["skip"], 0);
+    EXPECT_EQ(defaults["limit"], 20);
 }
 
 TEST(OpenApi, AnEmptyOpenapiUrlServesNoDocument) {

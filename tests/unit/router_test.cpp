@@ -55,8 +55,26 @@ TEST(Router, UnknownPathIsNotFound) {
 TEST(Router, KnownPathWrongMethodListsAllowedMethods) {
     auto m = sample().match("PUT", "/items/3");
     EXPECT_EQ(m.kind, Kind::method_not_allowed);
-    EXPECT_EQ(m.allow, "GET, PATCH");
-    EXPECT_EQ(sample().match("POST", "/users/me").allow, "DELETE, GET");
+    EXPECT_EQ(m.allow, "GET, HEAD, PATCH");
+    EXPECT_EQ(sample().match("POST", "/users/me").allow, "DELETE, GET, HEAD");
+}
+
+// RFC 9110 section 9.3.2: HEAD is GET without the body, which the server leaves out.
+TEST(Router, HeadIsServedByTheGetRouteUnlessThereIsAHeadRoute) {
+    auto m = sample().match("HEAD", "/items/7");
+    ASSERT_EQ(m.kind, Kind::found);
+    EXPECT_EQ(m.route, 5u);
+    ASSERT_EQ(m.params.size(), 1u);
+    EXPECT_EQ(m.params[0].second, "7");
+    Router r;
+    r.add("GET", "/a", 0);
+    r.add("HEAD", "/a", 1);
+    r.add("POST", "/b", 2);
+    EXPECT_EQ(r.match("HEAD", "/a").route, 1u);
+    EXPECT_EQ(r.match("PUT", "/a").allow, "GET, HEAD");
+    EXPECT_EQ(r.match("HEAD", "/b").kind, Kind::method_not_allowed);
+    EXPECT_EQ(r.match("HEAD", "/b").allow, "POST");
+    EXPECT_EQ(r.match("GET", "/b").allow, "POST");
 }
 
 TEST(Router, AMatchOfPathAndMethodAnywhereWins) {
@@ -83,6 +101,22 @@ TEST(Message, TargetIsSplitAndPathDecoded) {
     EXPECT_EQ(req.path, "/items/a b");
     EXPECT_EQ(req.query, "q=1+2&x=%zz");
     EXPECT_EQ(http::percent_decode("1+2%2B%zz%4", true), "1 2+%zz%4");
+}
+
+// RFC 9112 section 3.2.2: a server must accept the absolute form, which proxies send.
+TEST(Message, AnAbsoluteFormTargetIsItsPathAndQuery) {
+    http::Request req;
+    req.set_target("http://api.example:8000/items/a%20b?skip=1");
+    EXPECT_EQ(req.path, "/items/a b");
+    EXPECT_EQ(req.query, "skip=1");
+    req.set_target("HTTPS://api.example");
+    EXPECT_EQ(req.path, "/");
+    EXPECT_EQ(req.query, "");
+    req.set_target("http://api.example?x=1");
+    EXPECT_EQ(req.path, "/");
+    EXPECT_EQ(req.query, "x=1");
+    req.set_target("/http://not-absolute");
+    EXPECT_EQ(req.path, "/http://not-absolute");
 }
 
 TEST(Message, HeadersAreCaseInsensitive) {
