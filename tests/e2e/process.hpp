@@ -78,6 +78,8 @@ public:
     std::optional<RawResponse> read_head_response(std::chrono::milliseconds timeout = std::chrono::seconds(5));
     // True once the peer has closed the connection (reads EOF) within `timeout`.
     bool closed_by_peer(std::chrono::milliseconds timeout);
+    // Bytes received after the last answer read: none, when every answer was framed.
+    std::size_t unread() const { return buffer_.size(); }
 
 private:
     std::optional<RawResponse> read(std::chrono::milliseconds timeout, bool head_only);

@@ -70,6 +70,7 @@ class Protocol : public ::testing::TestWithParam<std::string> {
         if (next) {
             EXPECT_EQ(next->status, 200) << "after HEAD " << target;
             EXPECT_EQ(next->body, R"({"status":"ok"})") << "after HEAD " << target;
+            EXPECT_EQ(c.unread(), 0u) << "after HEAD " << target;
         }
         return answer;
     }
@@ -131,7 +132,8 @@ TEST_P(Protocol, HeadOfARefusedRequestCarriesNoBody) {
     const auto r = c.read_head_response();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 417);
-    EXPECT_TRUE(c.closed_by_peer(2s)) << "bytes after the head of a HEAD answer";
+    EXPECT_TRUE(c.closed_by_peer(2s));
+    EXPECT_EQ(c.unread(), 0u) << "bytes after the head of a HEAD answer";
 }
 
 TEST_P(Protocol, HeadOfAStreamedAnswerSendsNoChunks) {
