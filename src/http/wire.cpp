@@ -78,6 +78,52 @@ Request to_request(bhttp::request<bhttp::string_body>&& msg) {
     return req;
 }
 
+namespace {
+
+// The Date line of this second ("Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"), formatted once a
+// second per thread.
+std::string_view date_line() {
+    // The day and month names of RFC 9110, not the C locale's (which a process may change).
+    static constexpr std::string_view days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    thread_local time_t formatted_for = -1;
+    thread_local char text[48];
+    thread_local std::size_t length = 0;
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME_COARSE, &now);  // the vDSO: no system call
+    if (now.tv_sec != formatted_for) {
+        tm t{};
+        gmtime_r(&now.tv_sec, &t);
+        const auto two = [](char* at, int v) {
+            at[0] = static_cast<char>('0' + v / 10);
+            at[1] = static_cast<char>('0' + v % 10);
+        };
+        char* p = std::copy_n("Date: ", 6, text);
+        p = std::copy(days[t.tm_wday].begin(), days[t.tm_wday].end(), p);
+        p = std::copy_n(", ", 2, p);
+        two(p, t.tm_mday);
+        p += 2;
+        *p++ = ' ';
+        p = std::copy(months[t.tm_mon].begin(), months[t.tm_mon].end(), p);
+        *p++ = ' ';
+        p = std::to_chars(p, text + sizeof text, t.tm_year + 1900).ptr;
+        *p++ = ' ';
+        two(p, t.tm_hour);
+        p[2] = ':';
+        two(p + 3, t.tm_min);
+        p[5] = ':';
+        two(p + 6, t.tm_sec);
+        p += 8;
+        p = std::copy_n(" GMT\r\n", 6, p);
+        length = static_cast<std::size_t>(p - text);
+        formatted_for = now.tv_sec;
+    }
+    return {text, length};
+}
+
+}  // namespace
+
 void render_response(std::string& out, const Response& res, const Framing& framing) {
     const unsigned version = framing.version;
     out.clear();
@@ -87,9 +133,8 @@ void render_response(std::string& out, const Response& res, const Framing& frami
     out.append(digits, end);
     out += ' ';
     out += reason_phrase(res.status);
-    out += "\r\nDate: ";
-    out += http_date();
     out += "\r\n";
+    out += date_line();
     for (const auto& [name, value] : res.headers) {
         out += name;
         out += ": ";
@@ -114,48 +159,6 @@ void render_response(std::string& out, const Response& res, const Framing& frami
     }
     out += "\r\n";
     if (!bodiless && !framing.head) out += res.body;
-}
-
-std::string_view http_date() {
-    // The day and month names of RFC 9110, not the C locale's (which a process may change).
-    static constexpr std::string_view days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    thread_local time_t formatted_for = -1;
-    thread_local char text[32];
-    thread_local std::size_t length = 0;
-    timespec now{};
-    clock_gettime(CLOCK_REALTIME_COARSE, &now);
-    if (now.tv_sec != formatted_for) {
-        tm t{};
-        gmtime_r(&now.tv_sec, &t);
-        const auto two = [](char* at, int v) {
-            at[0] = static_cast<char>('0' + v / 10);
-            at[1] = static_cast<char>('0' + v % 10);
-        };
-        // "Sun, 06 Nov 1994 08:49:37 GMT"
-        char* p = text;
-        p = std::copy(days[t.tm_wday].begin(), days[t.tm_wday].end(), p);
-        *p++ = ',';
-        *p++ = ' ';
-        two(p, t.tm_mday);
-        p += 2;
-        *p++ = ' ';
-        p = std::copy(months[t.tm_mon].begin(), months[t.tm_mon].end(), p);
-        *p++ = ' ';
-        p = std::to_chars(p, text + sizeof text, t.tm_year + 1900).ptr;
-        *p++ = ' ';
-        two(p, t.tm_hour);
-        p[2] = ':';
-        two(p + 3, t.tm_min);
-        p[5] = ':';
-        two(p + 6, t.tm_sec);
-        p += 8;
-        p = std::copy_n(" GMT", 4, p);
-        length = static_cast<std::size_t>(p - text);
-        formatted_for = now.tv_sec;
-    }
-    return {text, length};
 }
 
 void render_piece(std::string& out, std::string_view piece, unsigned version, bool last) {

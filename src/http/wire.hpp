@@ -41,14 +41,11 @@ struct Framing {
 // "Connection: close" on HTTP/1.1 when not kept alive, "keep-alive" on HTTP/1.0 when kept.
 // A streamed response (Response::stream) has no Content-Length: on HTTP/1.1 it is chunked
 // and `body` is its first chunk; on HTTP/1.0 its end is the connection's (not kept alive).
-// Every answer has a Date (RFC 9110 section 6.6.1). The answer to HEAD is the head the
+// Every answer has a Date (RFC 9110 section 6.6.1, IMF-fixdate), formatted once a second per
+// thread: an answer reads the coarse clock (no system call). The answer to HEAD is the head the
 // same request with GET would have, Content-Length included, and never a body (RFC 9110
 // section 9.3.2): a body there would be read as the start of the connection's next answer.
 void render_response(std::string& out, const Response& res, const Framing& framing);
-
-// Now as a Date header's value, IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"): formatted
-// once a second per thread, so an answer costs a read of the coarse clock (no system call).
-std::string_view http_date();
 
 // A piece of a streamed body as it goes on the wire, appended to `out`: an HTTP/1.1 chunk
 // (nothing for an empty piece, whose chunk would end the body), or the bytes as they are
