@@ -63,7 +63,7 @@ void Request::set_target(std::string_view sent) {
     const std::string_view t = origin_form(sent);
     const auto q = t.find('?');
     path = percent_decode(t.substr(0, q), false);
-    if (path.empty()) path = "/";  // an absolute URI without a path names the root
+    if (path.empty()) path.push_back('/');  // an absolute URI without a path names the root
     if (q == std::string_view::npos)
         query.clear();
     else
