@@ -8,7 +8,7 @@
 #include <sys/resource.h>
 #include <thread>
 
-#include "api/app.hpp"
+#include "api/service.hpp"
 #include "api/routes.hpp"
 #include "config/settings.hpp"
 #include "core/log.hpp"
@@ -50,7 +50,7 @@ int serve(const std::string& env_file) {
         core::log::warn("SECRET_KEY is not set: generated a random one; tokens will not survive a restart");
 
     api::Service service(settings);
-    if (const auto* sqlite = std::get_if<config::SqliteUrl>(&settings.database); sqlite && sqlite->in_memory()) {
+    if (service.connector().ephemeral()) {
         // An in-memory database starts empty every time: give it the schema at once.
         for (const auto& name : apply_migrations(service.connector()))
             core::log::info("migration applied", {{"name", name}});

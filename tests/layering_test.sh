@@ -18,7 +18,7 @@ check core api config http schema db security openapi
 check config api http schema db security openapi
 check http api db security openapi
 check schema api http db security openapi
-check db api http schema security openapi
+check db api config http schema security openapi
 check security api http schema db openapi
 check openapi api db security
 # Nor do they know the product's name: thread names, application_name and temporary

@@ -27,9 +27,7 @@ http::Routes auth_routes() {
     routes.post("/token", {.summary = "Login", .responses = {unauthorized_response("Incorrect email or password")}},
                 [](Form<LoginForm> form, Db db, Passwords passwords, Tokens tokens, LoginGuard guard) -> Task<Token> {
                     // The username normalized as registration stores e-mails, if it is one.
-                    schema::Email email(form->username);
-                    schema::Errors ignored;
-                    if (!schema::detail::normalize_email(email, ignored)) email = form->username;
+                    const std::string email = schema::normalized_email(form->username).value_or(form->username);
                     auto attempt = guard.reserve(email);
                     const auto user = co_await users::find_for_login(*db, email, form->username);
                     // An unknown e-mail is checked against a dummy hash: the answer takes as

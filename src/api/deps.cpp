@@ -106,7 +106,7 @@ http::DocumentedResponse unauthorized_response(std::string description) {
 }
 
 namespace {
-// What api/app.cpp's overload_errors answers.
+// What api/service.cpp's overload_errors answers.
 http::DocumentedResponse unavailable_response(std::string description) {
     return {503, std::move(description), {{"Retry-After", "Seconds to wait before retrying"}}};
 }

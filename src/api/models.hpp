@@ -14,7 +14,7 @@ namespace api {
 
 using schema::Email;
 using schema::Int;
-using schema::Maybe;
+using schema::Omittable;
 using schema::SecretStr;
 using schema::Str;
 
@@ -55,8 +55,8 @@ BOOST_DESCRIBE_STRUCT(ItemCreate, (), (title, description))
 
 // Only the fields sent change: absent leaves a field as it is; description may be null.
 struct ItemUpdate {
-    Maybe<Str<1, 255>> title;
-    Maybe<std::optional<Str<0, 10000>>> description;
+    Omittable<Str<1, 255>> title;
+    Omittable<std::optional<Str<0, 10000>>> description;
 };
 BOOST_DESCRIBE_STRUCT(ItemUpdate, (), (title, description))
 
@@ -81,8 +81,8 @@ BOOST_DESCRIBE_STRUCT(LoginForm, (), (username, password, grant_type, scope, cli
 // GET /items/'s query: the original's skip and limit, and beyond it `after` (keyset
 // paging: only the items with a greater id; skip then counts from there).
 struct ItemsPage {
-    Maybe<Int<0>> skip{0};
-    Maybe<Int<1, 100>> limit{20};
+    Omittable<Int<0>> skip{0};
+    Omittable<Int<1, 100>> limit{20};
     std::optional<Int<0>> after;
 };
 BOOST_DESCRIBE_STRUCT(ItemsPage, (), (skip, limit, after))

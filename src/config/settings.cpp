@@ -57,7 +57,7 @@ void assign(T& member, long long value) {
 // A whole number in min..max. `fallback` gives the default when it depends on the machine
 // or on other settings; otherwise `default_value` is the default.
 template <class T>
-Declared whole(const char* name, T Settings::*member, long long min, long long max, long long default_value,
+Declared integer(const char* name, T Settings::*member, long long min, long long max, long long default_value,
                std::string help, std::string default_text = "",
                std::function<long long(const Settings&)> fallback = {}) {
     const std::string type = "whole number from " + std::to_string(min) + " to " + std::to_string(max);
@@ -179,19 +179,16 @@ const std::vector<Declared>& declarations() {
         secret({{"DATABASE_URL", "sqlite:///… or postgresql://…", "sqlite:///./data/app.db",
           "where the data lives (SQLAlchemy's URL forms); or DATABASE_URL_FILE: a file that holds it"},
          [](Settings& s, const std::string* raw) {
-             const std::string url = raw ? std::string(trim(*raw)) : "sqlite:///./data/app.db";
-             auto parsed = parse_database_url(url);
-             if (auto* problem = std::get_if<std::string>(&parsed)) throw SettingsError("DATABASE_URL", *problem);
-             s.database_url = url;
-             s.database = std::get<DatabaseUrl>(std::move(parsed));
+             s.database_url = raw ? std::string(trim(*raw)) : "sqlite:///./data/app.db";
+             if (s.database_url.empty()) throw SettingsError("DATABASE_URL", "must not be empty");
          }}),
         {{"HOST", "an address", "127.0.0.1", "address to listen on (0.0.0.0: every interface)"},
          [](Settings& s, const std::string* raw) {
              if (raw && trim(*raw).empty()) throw SettingsError("HOST", "must not be empty");
              s.host = raw ? std::string(trim(*raw)) : "127.0.0.1";
          }},
-        whole("PORT", &Settings::port, 0, 65535, 8000, "port to listen on; 0 picks a free one"),
-        whole("THREADS", &Settings::threads, 1, 256, 0, "event-loop threads",
+        integer("PORT", &Settings::port, 0, 65535, 8000, "port to listen on; 0 picks a free one"),
+        integer("THREADS", &Settings::threads, 1, 256, 0, "event-loop threads",
               "the CPUs it may use (affinity, cgroup quota)", [](const Settings&) { return usable_cpus(); }),
         choice("APP_ENV", &Settings::app_env,
                {{"development", AppEnv::development}, {"production", AppEnv::production}}, "development",
@@ -215,7 +212,7 @@ const std::vector<Declared>& declarations() {
                std::vector<std::pair<std::string, std::string>>{
                    {"HS256", "HS256"}, {"HS384", "HS384"}, {"HS512", "HS512"}},
                "HS256", "token signature algorithm"),
-        whole("ACCESS_TOKEN_EXPIRE_MINUTES", &Settings::access_token_expire_minutes, 1, 525600, 30,
+        integer("ACCESS_TOKEN_EXPIRE_MINUTES", &Settings::access_token_expire_minutes, 1, 525600, 30,
               "access token lifetime in minutes"),
         text("JWT_AUDIENCE", &Settings::jwt_audience, "",
              "the audience (aud) of this service's tokens, which ours carry: a token naming audiences must name it "
@@ -232,13 +229,13 @@ const std::vector<Declared>& declarations() {
         choice("LOG_FORMAT", &Settings::log_format,
                {{"json", core::log::Format::json}, {"text", core::log::Format::text}}, "json",
                "json: one object per line"),
-        whole("HEADER_TIMEOUT", &Settings::header_timeout, 1, 3600, 10,
+        integer("HEADER_TIMEOUT", &Settings::header_timeout, 1, 3600, 10,
               "seconds to send a request's headers, again its body, and to take the answer"),
-        whole("KEEPALIVE_TIMEOUT", &Settings::keepalive_timeout, 1, 3600, 5,
+        integer("KEEPALIVE_TIMEOUT", &Settings::keepalive_timeout, 1, 3600, 5,
               "seconds an idle keep-alive connection is kept"),
-        whole("SHUTDOWN_TIMEOUT", &Settings::shutdown_timeout, 1, 3600, 10,
+        integer("SHUTDOWN_TIMEOUT", &Settings::shutdown_timeout, 1, 3600, 10,
               "seconds in-flight requests get after SIGTERM/SIGINT"),
-        whole("DB_POOL_SIZE", &Settings::db_pool_size, 1, 100, 4, "PostgreSQL connections per thread"),
+        integer("DB_POOL_SIZE", &Settings::db_pool_size, 1, 100, 4, "PostgreSQL connections per thread"),
         seconds("DB_POOL_TIMEOUT", &Settings::db_pool_timeout, true, 5,
                 "seconds a request waits for a usable connection (then 503)"),
         seconds("DB_STATEMENT_TIMEOUT", &Settings::db_statement_timeout, false, 30,
@@ -260,17 +257,17 @@ const std::vector<Declared>& declarations() {
              "enforced by the service, for PgBouncer in transaction pooling mode"),
         seconds("HEALTH_TIMEOUT", &Settings::health_timeout, true, 2,
                 "seconds /health waits for the database before answering 503"),
-        whole("PASSWORD_HASH_THREADS", &Settings::hash_threads, 1, 64, 0, "threads that hash and verify passwords",
+        integer("PASSWORD_HASH_THREADS", &Settings::hash_threads, 1, 64, 0, "threads that hash and verify passwords",
               "half those CPUs (at least 1)", [](const Settings&) { return std::max(1u, usable_cpus() / 2); }),
-        whole("PASSWORD_HASH_QUEUE", &Settings::hash_queue, 1, 100000, 64,
+        integer("PASSWORD_HASH_QUEUE", &Settings::hash_queue, 1, 100000, 64,
               "hashing jobs allowed to wait (then 503)"),
-        whole("PASSWORD_HASH_NICE", &Settings::hash_nice, -20, 19, 0,
+        integer("PASSWORD_HASH_NICE", &Settings::hash_nice, -20, 19, 0,
               "the hashing threads' niceness (below 0 needs CAP_SYS_NICE)"),
-        whole("LOGIN_MAX_FAILURES", &Settings::login_max_failures, 1, 1000000, 5,
+        integer("LOGIN_MAX_FAILURES", &Settings::login_max_failures, 1, 1000000, 5,
               "failed logins per account within the window (then 429)"),
-        whole("LOGIN_MAX_FAILURES_PER_CLIENT", &Settings::login_max_failures_per_client, 1, 1000000, 50,
+        integer("LOGIN_MAX_FAILURES_PER_CLIENT", &Settings::login_max_failures_per_client, 1, 1000000, 50,
               "failed logins per client address within the window (then 429)"),
-        whole("LOGIN_FAILURE_WINDOW", &Settings::login_failure_window, 1, 86400, 60,
+        integer("LOGIN_FAILURE_WINDOW", &Settings::login_failure_window, 1, 86400, 60,
               "seconds a failed login counts"),
         text("FORWARDED_ALLOW_IPS", &Settings::forwarded_allow_ips, "127.0.0.1",
              "comma-separated addresses or networks of the proxies whose X-Forwarded-For/-Proto are believed; *: any",
@@ -288,7 +285,7 @@ const std::vector<Declared>& declarations() {
              "origins, or *, or empty"),
         flag("CORS_ALLOW_CREDENTIALS", &Settings::cors_allow_credentials, "false",
              "whether those origins may send credentials (cookies, Authorization with credentials: 'include')"),
-        whole("CORS_MAX_AGE", &Settings::cors_max_age, 0, 86400, 600, "seconds a browser may cache a preflight answer"),
+        integer("CORS_MAX_AGE", &Settings::cors_max_age, 0, 86400, 600, "seconds a browser may cache a preflight answer"),
         text("CORS_ALLOW_METHODS", &Settings::cors_allow_methods, "GET, POST, PUT, PATCH, DELETE",
              "methods a preflight allows, comma-separated, or *", "methods, or *"),
         text("CORS_ALLOW_HEADERS", &Settings::cors_allow_headers, "Authorization, Content-Type, X-Request-ID",
@@ -297,7 +294,7 @@ const std::vector<Declared>& declarations() {
              "X-Request-ID, Retry-After, RateLimit, RateLimit-Policy", "response headers the calling page may read",
              "header names"),
         flag("METRICS_ENABLED", &Settings::metrics_enabled, "true", "whether Prometheus metrics are served at /metrics"),
-        whole("METRICS_PORT", &Settings::metrics_port, 0, 65535, 0,
+        integer("METRICS_PORT", &Settings::metrics_port, 0, 65535, 0,
               "a port of its own for /metrics (on HOST), so that it is not public; 0: on PORT with the API"),
         text("OPENAPI_URL", &Settings::openapi_url, "/openapi.json",
              "where the OpenAPI document is served; empty: not served", "a path, or empty", url_path_check),

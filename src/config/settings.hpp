@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "config/database_url.hpp"
 #include "core/log.hpp"
 
 namespace config {
@@ -19,8 +18,7 @@ enum class AppEnv { development, production };
 // Every setting's name, default, bounds and help are declared once, in settings.cpp's
 // table: it drives load_settings, its error messages, --help and the README's table test.
 struct Settings {
-    std::string database_url;
-    DatabaseUrl database;
+    std::string database_url;  // its forms are db's (db/url.hpp): checked where the database is opened
     std::string host;
     std::uint16_t port = 0;
     unsigned threads = 0;

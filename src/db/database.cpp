@@ -6,6 +6,7 @@
 
 #include "db/postgres/pg_database.hpp"
 #include "db/sqlite/sqlite_database.hpp"
+#include "db/url.hpp"
 
 namespace db {
 
@@ -109,9 +110,12 @@ core::Task<Result> Database::query_within(std::chrono::milliseconds, Statement s
     co_return co_await query(statement, std::move(params));
 }
 
-std::unique_ptr<Connector> make_connector(const config::DatabaseUrl& url, const ConnectorOptions& options) {
-    if (const auto* sqlite = std::get_if<config::SqliteUrl>(&url)) return sqlite::make_connector(*sqlite, options);
-    return postgres::make_connector(std::get<config::PostgresUrl>(url), options);
+std::unique_ptr<Connector> make_connector(std::string_view text, const ConnectorOptions& options) {
+    auto parsed = parse_database_url(text);
+    if (const auto* problem = std::get_if<std::string>(&parsed)) throw UnusableUrl(*problem);
+    const auto& url = std::get<DatabaseUrl>(parsed);
+    if (const auto* sqlite = std::get_if<SqliteUrl>(&url)) return sqlite::make_connector(*sqlite, options);
+    return postgres::make_connector(std::get<PostgresUrl>(url), options);
 }
 
 }  // namespace db

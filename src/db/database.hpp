@@ -18,7 +18,6 @@
 #include <variant>
 #include <vector>
 
-#include "config/database_url.hpp"
 #include "core/task.hpp"
 
 namespace boost::asio {
@@ -103,8 +102,60 @@ struct Statement {
     Statement(const std::string& text) : sql(text) {}
 };
 
-// `db::reads("SELECT ...")`: a statement that only reads (no function it calls writes).
-constexpr Statement reads(std::string_view sql) {
+namespace detail {
+
+constexpr char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr bool is_word_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '$';
+}
+
+// Whether `sql` is a plain SELECT (or WITH ... SELECT) that neither writes nor locks: no
+// word (outside quotes) that would make it (INSERT, UPDATE, DELETE, MERGE, SELECT INTO,
+// TRUNCATE, nextval, setval, FOR UPDATE/SHARE, LOCK). Conservative: a column named so is
+// refused too.
+constexpr bool is_plain_select(std::string_view sql) {
+    constexpr std::string_view forbidden[] = {"insert",   "update",  "delete", "merge", "into",
+                                              "truncate", "nextval", "setval", "share", "lock"};
+    bool first = true;
+    for (std::size_t i = 0; i < sql.size();) {
+        const char c = sql[i];
+        if (c == '\'' || c == '"') {  // a literal or a quoted name: skipped whole
+            const auto end = sql.find(c, i + 1);
+            if (end == std::string_view::npos) return false;
+            i = end + 1;
+            continue;
+        }
+        if (!is_word_char(c)) {
+            ++i;
+            continue;
+        }
+        std::size_t end = i;
+        while (end < sql.size() && is_word_char(sql[end])) ++end;
+        std::string_view word = sql.substr(i, end - i);
+        const auto is = [word](std::string_view lower) {
+            if (word.size() != lower.size()) return false;
+            for (std::size_t k = 0; k < word.size(); ++k)
+                if (ascii_lower(word[k]) != lower[k]) return false;
+            return true;
+        };
+        if (first && !is("select") && !is("with")) return false;
+        first = false;
+        for (std::string_view f : forbidden)
+            if (is(f)) return false;
+        i = end;
+    }
+    return !first;
+}
+
+}  // namespace detail
+
+// `db::reads("SELECT ...")`: a statement that only reads. A backend may run a read twice
+// (PostgreSQL sends a read queued behind a stalled backend to another one too, and takes
+// the first answer), so a read must change nothing: checked when it is compiled, a
+// statement that is not a plain SELECT (detail::is_plain_select) does not compile. Nor may
+// a function it calls write.
+consteval Statement reads(std::string_view sql) {
+    if (!detail::is_plain_select(sql)) throw "db::reads: not a plain SELECT (it writes or locks)";
     Statement s(sql);
     s.reads_only = true;
     return s;
@@ -113,7 +164,7 @@ constexpr Statement reads(std::string_view sql) {
 // `db::bulk_reads("SELECT ...")`: a read that returns many rows (a streamed answer's next
 // batch). PostgreSQL runs it on a connection of its own where it can, so that the small
 // statements pipelined together do not wait behind it.
-constexpr Statement bulk_reads(std::string_view sql) {
+consteval Statement bulk_reads(std::string_view sql) {
     Statement s = reads(sql);
     s.many_rows = true;
     return s;
@@ -192,11 +243,13 @@ public:
     virtual ~Connector() = default;
     virtual Dialect dialect() const = 0;
     virtual std::unique_ptr<Database> open(boost::asio::io_context& ioc) = 0;
+    // Its data lives only as long as the process (SQLite's :memory:): migrated at start.
+    virtual bool ephemeral() const { return false; }
     // Every open Database's connections; callable from any thread.
     virtual PoolStats stats() const = 0;
 };
 
-// Throws UnusableUrl when the URL cannot be served.
-std::unique_ptr<Connector> make_connector(const config::DatabaseUrl& url, const ConnectorOptions& options = {});
+// For a database URL (db/url.hpp's forms); throws UnusableUrl when it cannot be served.
+std::unique_ptr<Connector> make_connector(std::string_view url, const ConnectorOptions& options = {});
 
 }  // namespace db

@@ -110,7 +110,7 @@ template <class Source, class F>
 bool decode_member(const Source& src, std::string_view name, F& member, Errors& e) {
     auto scope = e.at(name);
     const auto* raw = src.find(name);
-    if constexpr (is_maybe<F>::value) {
+    if constexpr (is_omittable<F>::value) {
         if (!raw) return true;
         member.present = true;
         return src.decode(*raw, member.value, e);
@@ -139,7 +139,7 @@ bool decode_members(const Source& src, T& out, Errors& e) {
 
 template <class F>
 constexpr bool is_required() {
-    return !is_maybe<F>::value && !is_optional<F>::value;
+    return !is_omittable<F>::value && !is_optional<F>::value;
 }
 
 }  // namespace detail
@@ -168,13 +168,13 @@ struct Codec<T, std::enable_if_t<detail::is_model<T>>> {
         boost::mp11::mp_for_each<detail::members<T>>([&](auto d) {
             using F = std::remove_cvref_t<decltype(v.*d.pointer)>;
             const auto& member = v.*d.pointer;
-            if constexpr (detail::is_maybe<F>::value) {
+            if constexpr (detail::is_omittable<F>::value) {
                 if (!member.present) return;
             }
             using Key = detail::member_key<decltype(d)>;
             out.append((first ? Key::first : Key::next).data(), Key::size);
             first = false;
-            if constexpr (detail::is_maybe<F>::value)
+            if constexpr (detail::is_omittable<F>::value)
                 Codec<std::remove_cvref_t<decltype(member.value)>>::write(out, member.value);
             else
                 Codec<F>::write(out, member);
@@ -193,7 +193,7 @@ struct Codec<T, std::enable_if_t<detail::is_model<T>>> {
         boost::mp11::mp_for_each<detail::members<T>>([&](auto d) {
             using F = std::remove_cvref_t<decltype(defaults.*d.pointer)>;
             json::object prop;
-            if constexpr (detail::is_maybe<F>::value) {
+            if constexpr (detail::is_omittable<F>::value) {
                 using V = std::remove_cvref_t<decltype((defaults.*d.pointer).value)>;
                 prop = Codec<V>::schema(defs);
                 if ((defaults.*d.pointer).has_default) {
@@ -234,6 +234,10 @@ std::string to_json(const T& value) {
     Codec<T>::write(out, value);
     return out;
 }
+
+// `text` in the form an Email field stores and compares it, or nullopt if it is not an
+// e-mail address (what a login compares its username by).
+std::optional<std::string> normalized_email(std::string_view text);
 
 // Parses a JSON document, after a UTF-8 byte order mark if it begins with one; a syntax
 // error is reported as Pydantic's json_invalid at the current location plus the byte offset.

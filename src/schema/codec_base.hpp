@@ -67,9 +67,9 @@ std::string model_name(std::string_view type_name);
 void model_attributes_error(const json::value& v, Errors& e);
 
 template <class T>
-struct is_maybe : std::false_type {};
+struct is_omittable : std::false_type {};
 template <class T>
-struct is_maybe<Maybe<T>> : std::true_type {};
+struct is_omittable<Omittable<T>> : std::true_type {};
 template <class T>
 struct is_optional : std::false_type {};
 template <class T>

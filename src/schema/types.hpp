@@ -8,7 +8,7 @@
 //   BOOST_DESCRIBE_STRUCT(ItemCreate, (), (title, description))
 //
 // A plain member is required; std::optional<T> may be null (absent means null);
-// Maybe<T> may be absent (it keeps its initial value and records that it was not sent).
+// Omittable<T> may be absent (it keeps its initial value and records that it was not sent).
 
 #include <cstddef>
 #include <cstdint>
@@ -66,15 +66,15 @@ struct Email : std::string {
 };
 
 // A field that may be left out of the input: `present` says whether it was sent.
-// Left out, it keeps the value it was initialised with: `Maybe<Int<1, 100>> limit{20}` has
-// a default (documented as such); `Maybe<Str<1, 255>> title` has none (left out: unchanged).
+// Left out, it keeps the value it was initialised with: `Omittable<Int<1, 100>> limit{20}` has
+// a default (documented as such); `Omittable<Str<1, 255>> title` has none (left out: unchanged).
 template <class T>
-struct Maybe {
+struct Omittable {
     T value{};
     bool present = false;
     bool has_default = false;
-    Maybe() = default;
-    Maybe(T v) : value(std::move(v)), has_default(true) {}
+    Omittable() = default;
+    Omittable(T v) : value(std::move(v)), has_default(true) {}
     explicit operator bool() const { return present; }
     const T& operator*() const { return value; }
     const T* operator->() const { return &value; }

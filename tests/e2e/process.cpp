@@ -22,7 +22,7 @@
 #include <thread>
 
 #include "../integration/support.hpp"
-#include "api/app.hpp"
+#include "api/service.hpp"
 #include "core/run.hpp"
 
 extern char** environ;

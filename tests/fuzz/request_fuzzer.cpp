@@ -18,7 +18,7 @@
 #include <cstdlib>
 #include <memory>
 
-#include "api/app.hpp"
+#include "api/service.hpp"
 #include "config/settings.hpp"
 #include "core/log.hpp"
 #include "http/server.hpp"

@@ -46,7 +46,7 @@ void turn(boost::asio::io_context& ioc, Until until) {
 
 TEST(SqliteWriter, ALoopWhoseWriteWaitsForAnotherTransactionServesOnAndTheWriteIsDone) {
     FreshDatabase fresh("sqlite");
-    const auto connector = db::make_connector(testing_support::settings_for(fresh.url()).database);
+    const auto connector = db::make_connector(testing_support::settings_for(fresh.url()).database_url);
     boost::asio::io_context a, b;
     auto db_a = connector->open(a);
     auto db_b = connector->open(b);
@@ -79,7 +79,7 @@ TEST(SqliteWriter, ALoopWhoseWriteWaitsForAnotherTransactionServesOnAndTheWriteI
 
 TEST(SqliteWriter, ALoopThatGoesAwayWithATransactionOpenLeavesTheWriterUsable) {
     FreshDatabase fresh("sqlite");
-    const auto connector = db::make_connector(testing_support::settings_for(fresh.url()).database);
+    const auto connector = db::make_connector(testing_support::settings_for(fresh.url()).database_url);
     boost::asio::io_context b;
     auto db_b = connector->open(b);
     core::run_until_complete(b, db_b->execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY)"));

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "api/app.hpp"
+#include "api/service.hpp"
 #include "config/settings.hpp"
 #include "core/log.hpp"
 #include "core/run.hpp"

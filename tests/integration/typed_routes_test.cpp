@@ -21,7 +21,7 @@ using http::Form;
 using http::Path;
 using http::Query;
 using schema::Int;
-using schema::Maybe;
+using schema::Omittable;
 using schema::Str;
 
 struct NewThing {
@@ -31,8 +31,8 @@ struct NewThing {
 BOOST_DESCRIBE_STRUCT(NewThing, (), (title, description))
 
 struct ThingPatch {
-    Maybe<Str<1, 10>> title;
-    Maybe<std::optional<Str<0, 20>>> description;
+    Omittable<Str<1, 10>> title;
+    Omittable<std::optional<Str<0, 20>>> description;
 };
 BOOST_DESCRIBE_STRUCT(ThingPatch, (), (title, description))
 
@@ -44,8 +44,8 @@ struct Thing {
 BOOST_DESCRIBE_STRUCT(Thing, (), (title, description, id))
 
 struct Page {
-    Maybe<Int<0>> skip{0};
-    Maybe<Int<1, 100>> limit{20};
+    Omittable<Int<0>> skip{0};
+    Omittable<Int<1, 100>> limit{20};
 };
 BOOST_DESCRIBE_STRUCT(Page, (), (skip, limit))
 

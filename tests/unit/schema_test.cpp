@@ -11,7 +11,7 @@ namespace {
 namespace json = boost::json;
 using schema::Email;
 using schema::Int;
-using schema::Maybe;
+using schema::Omittable;
 using schema::Str;
 
 struct Tag {
@@ -23,15 +23,15 @@ struct Sample {
     Str<1, 5> name;
     Int<0, 10> count;
     std::optional<std::string> note;
-    Maybe<bool> flag;
+    Omittable<bool> flag;
     Email email;
-    Maybe<std::vector<Tag>> tags;
+    Omittable<std::vector<Tag>> tags;
 };
 BOOST_DESCRIBE_STRUCT(Sample, (), (name, count, note, flag, email, tags))
 
 struct Page {
-    Maybe<Int<0>> skip{0};
-    Maybe<Int<1, 100>> limit{20};
+    Omittable<Int<0>> skip{0};
+    Omittable<Int<1, 100>> limit{20};
 };
 BOOST_DESCRIBE_STRUCT(Page, (), (skip, limit))
 

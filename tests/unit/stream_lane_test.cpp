@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "core/task.hpp"
-#include "http/connection.hpp"
+#include "http/stream_lane.hpp"
 
 namespace {
 

@@ -9,6 +9,7 @@
 #include "db/postgres/pg_database.hpp"
 
 #include "db/postgres/pool.hpp"
+#include "db/postgres/stall_policy.hpp"
 
 namespace db::postgres {
 
@@ -92,16 +93,14 @@ private:
         // when the pool must be waited for, the SQL is copied first (the caller's view
         // may not outlive a wait).
         auto conn = pool_.try_acquire(statement.many_rows);
-        // A read, with every connection of this thread stalled (pick()'s last resort):
-        // another thread's pool answers it if it can, rather than it queueing behind the
-        // stalled statements.
-        const bool elsewhere = conn && conn->stalled() && statement.reads_only && !statement.many_rows;
+        const bool elsewhere = stall_policy::read_elsewhere_first(
+            conn && conn->stalled(), statement.reads_only && !statement.many_rows,
+            pool_.registry() && pool_.registry()->several());
         if (conn && !elsewhere) co_return co_await conn->execute(statement, std::move(params), deadline);
         const std::string text(statement.sql);
         statement.sql = text;
         if (elsewhere) {
-            if (auto answer = co_await pool_.read_on_another_thread(text, params, deadline))
-                co_return std::move(*answer);
+            if (auto rows = co_await read_on_another_thread(pool_, statement, params, deadline)) co_return std::move(*rows);
             if ((conn = pool_.try_acquire(statement.many_rows)))  // here after all
                 co_return co_await conn->execute(statement, std::move(params), deadline);
         }
@@ -141,7 +140,7 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Connector> make_connector(const config::PostgresUrl& url, const ConnectorOptions& options) {
+std::unique_ptr<Connector> make_connector(const PostgresUrl& url, const ConnectorOptions& options) {
     return std::make_unique<PgConnector>(url.conninfo, options);
 }
 

@@ -6,9 +6,10 @@
 #include <memory>
 
 #include "db/database.hpp"
+#include "db/url.hpp"
 
 namespace db::postgres {
 
-std::unique_ptr<Connector> make_connector(const config::PostgresUrl& url, const ConnectorOptions& options);
+std::unique_ptr<Connector> make_connector(const PostgresUrl& url, const ConnectorOptions& options);
 
 }  // namespace db::postgres

@@ -1,6 +1,5 @@
 #include "db/postgres/pool.hpp"
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <algorithm>
 #include <functional>
@@ -29,20 +28,18 @@ bool PoolRegistry::several() const {
 }
 
 // Posted under the lock: a registered pool lives, and so does its loop, which outlives it.
-template <class Job>
-bool PoolRegistry::post_to_another(std::uint64_t from, Job job) {
+bool PoolRegistry::post_to_another(std::uint64_t from, std::function<void(Pool&)> job) {
     std::lock_guard lock(mutex_);
     if (pools_.size() < 2) return false;
     auto it = std::find_if(pools_.begin(), pools_.end(), [from](const Entry& e) { return e.id == from; });
     it = it == pools_.end() || std::next(it) == pools_.end() ? pools_.begin() : std::next(it);
-    asio::post(it->pool->ioc(), [pool = it->pool, alive = it->alive, job = std::move(job)]() mutable {
+    asio::post(it->pool->ioc(), [pool = it->pool, alive = it->alive, job = std::move(job)] {
         if (*alive) job(*pool);
     });
     return true;
 }
 
-template <class Job>
-bool PoolRegistry::post_to(std::uint64_t id, Job job) {
+bool PoolRegistry::post_to(std::uint64_t id, std::function<void()> job) {
     std::lock_guard lock(mutex_);
     for (const Entry& e : pools_) {
         if (e.id != id) continue;
@@ -80,12 +77,9 @@ Pool::~Pool() {
     for (auto& w : waiters_) w.timer->cancel();  // every waiter: they learn the pool is gone
 }
 
-// Statements gather on the first usable connection until its pipeline is kSpillDepth
-// deep, then spill to the least busy one. Measured on 2 cores: spreading every
-// statement over all connections keeps more PostgreSQL backends runnable at once, and
-// their scheduling shows as tail latency (item_get p99 of 6-140 ms with 4 per thread
-// spread, ~3 ms gathered, throughput alike); the other connections serve transactions
-// and bursts.
+// Statements gather on the first usable connection until its pipeline is
+// Tuning::spill_depth deep, then spill to the least busy one (see Tuning); the other
+// connections serve transactions and bursts.
 //
 // With DB_PREPARED_STATEMENTS=false a connection has one Sync in flight at a time
 // (Connection::wait_to_send): an idle connection is taken first.
@@ -97,7 +91,7 @@ Pool::~Pool() {
 // A stalled connection (Connection::stalled) takes a statement only when no other can.
 std::shared_ptr<Connection> Pool::pick(bool many_rows) const {
     const auto usable = [](const Connection& c) {
-        return c.state() == Connection::State::ready && !c.exclusive && c.depth() < kMaxPipelineDepth;
+        return c.state() == Connection::State::ready && !c.exclusive && c.depth() < Tuning::max_pipeline_depth;
     };
     std::shared_ptr<Connection> best;
     if (many_rows) {
@@ -106,7 +100,7 @@ std::shared_ptr<Connection> Pool::pick(bool many_rows) const {
         }
         return best;
     }
-    const std::size_t spill = options_.prepared_statements ? kSpillDepth : 1;
+    const std::size_t spill = options_.prepared_statements ? Tuning::spill_depth : 1;
     std::shared_ptr<Connection> stalled;  // the last resort: the least busy stalled one
     for (const auto& c : conns_) {
         if (!usable(*c)) continue;
@@ -118,104 +112,6 @@ std::shared_ptr<Connection> Pool::pick(bool many_rows) const {
         if (!best || c->depth() < best->depth()) best = c;
     }
     return best ? best : stalled;
-}
-
-std::shared_ptr<Connection> Pool::stand_in(const Connection* from, bool lately) const {
-    const auto since = lately ? Clock::now() - kStallAfter : Clock::time_point::min();
-    std::shared_ptr<Connection> best;
-    for (const auto& c : conns_) {
-        if (c.get() == from || c->state() != Connection::State::ready || c->exclusive || c->stalled() ||
-            c->depth() >= kMaxPipelineDepth || c->last_answer() < since)
-            continue;
-        if (!best || c->depth() < best->depth()) best = c;
-    }
-    return best;
-}
-
-std::optional<Clock::duration> Pool::usual_elsewhere(const Connection& from, std::string_view sql) const {
-    std::optional<Clock::duration> most;
-    for (const auto& c : conns_) {
-        if (c.get() == &from) continue;
-        if (const auto usual = c->usual_of(sql); usual && (!most || *usual > *most)) most = usual;
-    }
-    return most;
-}
-
-namespace {
-// The way back to the asking pool's loop for a read sent to another thread: one reply,
-// its answer or none (also when the job, or the read there, ends unfinished).
-class Reply {
-public:
-    Reply(std::shared_ptr<PoolRegistry> registry, std::uint64_t home, std::shared_ptr<Op> op,
-          std::shared_ptr<AnswerElsewhere> into)
-        : registry_(std::move(registry)), home_(home), op_(std::move(op)), into_(std::move(into)) {}
-    Reply(const Reply&) = delete;
-    Reply& operator=(const Reply&) = delete;
-    ~Reply() {
-        if (!sent_) send(std::nullopt);
-    }
-    // Never sent on its way (no other pool after all): no reply then, none is awaited.
-    void drop() { sent_ = true; }
-
-    void send(std::optional<Result> result) {
-        sent_ = true;
-        // Run on the asking loop, if its pool still lives: the op is only touched there.
-        registry_->post_to(home_, [op = op_, into = into_, result = std::move(result)]() mutable {
-            into->result = std::move(result);
-            if (op->done) return;  // its own answer (or error, or deadline) came first
-            if (auto waiter = std::exchange(op->waiter, nullptr)) waiter.resume();
-        });
-    }
-
-private:
-    std::shared_ptr<PoolRegistry> registry_;
-    std::uint64_t home_;
-    std::shared_ptr<Op> op_;
-    std::shared_ptr<AnswerElsewhere> into_;
-    bool sent_ = false;
-};
-
-// On the other thread: the read on a stand-in there (where it may move on, as any read,
-// kMaxMoves in all). An error there is not passed on: the asker then reads it itself.
-core::Task<void> read_for_another_thread(std::shared_ptr<Connection> conn, std::string sql, Params params,
-                                         Clock::time_point deadline, unsigned moves, std::shared_ptr<Reply> reply) {
-    std::optional<Result> result;
-    try {
-        result = co_await conn->execute(db::reads(sql), std::move(params), deadline, moves);
-    } catch (const DatabaseError&) {
-    }
-    reply->send(std::move(result));
-}
-}  // namespace
-
-std::shared_ptr<AnswerElsewhere> Pool::send_to_another_thread(std::shared_ptr<Op> op, std::string sql, Params params,
-                                                              Clock::time_point deadline, unsigned moves) {
-    if (!registry_) return nullptr;
-    auto into = std::make_shared<AnswerElsewhere>();
-    auto reply = std::make_shared<Reply>(registry_, id_, std::move(op), into);
-    const bool sent = registry_->post_to_another(
-        id_, [reply, sql = std::move(sql), params = std::move(params), deadline, moves](Pool& there) mutable {
-            auto conn = there.stand_in(nullptr, true);
-            if (!conn) conn = there.stand_in(nullptr);
-            if (conn)
-                core::spawn(read_for_another_thread(std::move(conn), std::move(sql), std::move(params), deadline,
-                                                    moves, std::move(reply)),
-                            [](std::exception_ptr) {});
-        });  // (none there: the reply, dropped with the job, says none)
-    if (sent) return into;
-    reply->drop();  // else it would resume the caller's next wait on `op`
-    return nullptr;
-}
-
-core::Task<std::optional<Result>> Pool::read_on_another_thread(std::string sql, Params params,
-                                                               Clock::time_point deadline) {
-    auto op = std::make_shared<Op>();  // in no pipeline: done only by the reply
-    const auto into = send_to_another_thread(op, std::move(sql), std::move(params), deadline, 0);
-    if (!into) co_return std::nullopt;
-    // Nothing else of this wait is on this loop: it must not run out of work meanwhile.
-    const auto work = asio::make_work_guard(ioc_);
-    co_await OpAnswered{*op};
-    co_return std::move(into->result);
 }
 
 PoolStats Pool::stats() const {
@@ -245,8 +141,8 @@ bool Pool::any_connecting() const {
 void Pool::notify() {
     std::size_t room = 0;
     for (const auto& c : conns_) {
-        if (c->state() == Connection::State::ready && !c->exclusive && c->depth() < kMaxPipelineDepth)
-            room += kMaxPipelineDepth - c->depth();
+        if (c->state() == Connection::State::ready && !c->exclusive && c->depth() < Tuning::max_pipeline_depth)
+            room += Tuning::max_pipeline_depth - c->depth();
     }
     std::size_t wake = room > called_ ? room - called_ : 0;
     if (wake == 0 && called_ == 0) wake = 1;
@@ -326,7 +222,7 @@ void Pool::release_exclusive(Connection& conn) {
 void Pool::watch() {
     if (watching_) return;
     watching_ = true;
-    watchdog_.expires_after(kWatchInterval);
+    watchdog_.expires_after(Tuning::watch_interval);
     watchdog_.async_wait([this, alive = alive_](boost::system::error_code ec) {
         if (ec || !*alive) return;  // the pool is gone
         watching_ = false;
@@ -336,9 +232,8 @@ void Pool::watch() {
         // but the check must not depend on that.
         const std::vector<std::shared_ptr<Connection>> conns(conns_);
         for (const auto& c : conns) waiting = c->check_deadlines(now) || waiting;
-        for (const auto& c : conns) {
-            if (c->stalled() && (stand_in(c.get()) || (registry_ && registry_->several()))) c->let_go_queued_reads();
-        }
+        for (const auto& c : conns)
+            if (c->stalled()) hedge_queued_reads(*this, *c);
         if (waiting) watch();
     });
 }

@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <atomic>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -15,30 +16,27 @@
 
 #include "core/task.hpp"
 #include "db/database.hpp"
-#include "db/postgres/connection.hpp"
+#include "db/postgres/pg_connection.hpp"
 
 namespace db::postgres {
 
 class Pool;
 
 // The pools of a connector (one per thread), for its stats() on any thread, and for the
-// reads a thread's stalled connections let go when no other connection of that thread can
-// take them (Pool::send_to_another_thread).
+// hedges a thread's stalled connections send to another thread (hedged_read.hpp).
 class PoolRegistry {
 public:
     void add(Pool* pool);
     void remove(const Pool* pool);
     PoolStats stats() const;
-    bool several() const;  // more than one pool: another thread's may stand in
+    bool several() const;  // more than one pool: another thread's may take a hedge
 
     // Runs job(pool) on the loop of the pool registered next after the one numbered `from`
     // (Pool::id), if that pool still lives by then; false if there is no other pool.
-    template <class Job>
-    bool post_to_another(std::uint64_t from, Job job);
+    bool post_to_another(std::uint64_t from, std::function<void(Pool&)> job);
     // Runs `job` on the loop of the pool numbered `id`, if it is still registered now (its
     // loop then outlives the job's turn there); false if it is gone.
-    template <class Job>
-    bool post_to(std::uint64_t id, Job job);
+    bool post_to(std::uint64_t id, std::function<void()> job);
 
 private:
     struct Entry {
@@ -48,12 +46,6 @@ private:
     };
     mutable std::mutex mutex_;
     std::vector<Entry> pools_;
-};
-
-// What another thread answered for a read (Pool::send_to_another_thread); written on the
-// asking thread only.
-struct AnswerElsewhere {
-    std::optional<Result> result;
 };
 
 class Pool {
@@ -84,35 +76,18 @@ public:
     std::shared_ptr<Connection> try_acquire(bool many_rows = false) const {
         return waiters_.empty() ? pick(many_rows) : nullptr;
     }
-    // Another connection (than `from`, if any) to send a read let go from a stalled one
-    // (Connection::let_go_queued_reads) to: up, shared, not stalled, with room in its
-    // pipeline, the least busy; or null. However deep, a pipeline that is answered beats
-    // waiting behind a stalled statement (bench/starve). `lately`: only one answered within
-    // kStallAfter (an idle connection's backend may be starved too, unseen: a read sent
-    // there then waits kStallAfter more before it moves again).
-    std::shared_ptr<Connection> stand_in(const Connection* from, bool lately = false) const;
-    // Sends a read to a stand-in of another thread's pool (on that thread's loop), for a
-    // read no connection of this thread can take now. What comes back, on this loop, goes
-    // into the returned AnswerElsewhere (its answer, or none: no stand-in there, an error
-    // there, that pool gone), and resumes the caller waiting on `op` (OpAnswered), unless
-    // the op was answered first. `moves`: as Connection::execute's. Null: no other pool.
-    std::shared_ptr<AnswerElsewhere> send_to_another_thread(std::shared_ptr<Op> op, std::string sql, Params params,
-                                                            Clock::time_point deadline, unsigned moves);
-    // Every connection stalled (pick() found only stalled ones): a read's answer from
-    // another thread's pool, or none (then the caller queues it here after all).
-    core::Task<std::optional<Result>> read_on_another_thread(std::string sql, Params params,
-                                                             Clock::time_point deadline);
-    // What a statement usually takes on the pool's other connections (the most it takes on
-    // any), if it was answered on one: for a read on a connection that has not run it yet.
-    std::optional<Clock::duration> usual_elsewhere(const Connection& from, std::string_view sql) const;
+    // Its connections, for the hedges of reads held up on a stalled one (hedged_read.hpp).
+    const std::vector<std::shared_ptr<Connection>>& connections() const { return conns_; }
+    // Every thread's pools (null without a registry).
+    const std::shared_ptr<PoolRegistry>& registry() const { return registry_; }
     void release_exclusive(Connection& conn);
     // Something changed (a connection came up or freed): as many waiters as there is room
     // for, first in line first, look again (at least the first, to learn of a connection
     // that went down).
     void notify();
-    // Checks the connections' deadlines and stalls every kWatchInterval while any statement
-    // or connection attempt waits (one timer for the pool, not one per statement); a
-    // stalled connection lets its queued reads go when there is a stand-in.
+    // Checks the connections' deadlines and stalls every Tuning::watch_interval while any
+    // statement or connection attempt waits (one timer for the pool, not one per
+    // statement), and hedges the cheap reads queued on a stalled connection.
     void watch();
 
 private:

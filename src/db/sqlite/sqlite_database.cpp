@@ -99,8 +99,8 @@ private:
 
 class SqliteConnector final : public Connector {
 public:
-    SqliteConnector(const config::SqliteUrl& url, const ConnectorOptions& options) {
-        if (url.in_memory()) {
+    SqliteConnector(const SqliteUrl& url, const ConnectorOptions& options) : ephemeral_(url.in_memory()) {
+        if (ephemeral_) {
             std::string dir = options.temp_dir_prefix + "XXXXXX";
             if (!mkdtemp(dir.data())) throw UnusableUrl("cannot create a temporary folder for :memory:");
             temp_dir_ = dir;
@@ -130,6 +130,7 @@ public:
     std::unique_ptr<Database> open(boost::asio::io_context& ioc) override {
         return std::make_unique<SqliteDatabase>(path_, *writer_, ioc);
     }
+    bool ephemeral() const override { return ephemeral_; }
     // The writer's connection: the loops' read connections are used only while their loop
     // runs a statement, never waited for.
     PoolStats stats() const override {
@@ -138,6 +139,7 @@ public:
     }
 
 private:
+    bool ephemeral_;
     std::string path_;
     std::string temp_dir_;
     std::unique_ptr<Writer> writer_;
@@ -145,7 +147,7 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Connector> make_connector(const config::SqliteUrl& url, const ConnectorOptions& options) {
+std::unique_ptr<Connector> make_connector(const SqliteUrl& url, const ConnectorOptions& options) {
     return std::make_unique<SqliteConnector>(url, options);
 }
 

@@ -1,12 +1,12 @@
 #pragma once
-// DATABASE_URL in the forms users of the original (SQLAlchemy) know.
+// A database URL in the forms users of the original (SQLAlchemy) know.
 
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 
-namespace config {
+namespace db {
 
 struct SqliteUrl {
     std::string path;  // a file path, or ":memory:"
@@ -24,4 +24,4 @@ using DatabaseUrl = std::variant<SqliteUrl, PostgresUrl>;
 // Returns an explanation on failure.
 std::variant<DatabaseUrl, std::string> parse_database_url(std::string_view url);
 
-}  // namespace config
+}  // namespace db

@@ -1,19 +1,20 @@
-// A PostgreSQL connection's statements and its pipelined I/O (connection.hpp); connecting
-// and reconnecting are in connection_setup.cpp.
+// A PostgreSQL connection's statements and its pipelined I/O (pg_connection.hpp);
+// connecting and reconnecting are in pg_connection_setup.cpp.
 
-#include "db/postgres/connection.hpp"
+#include "db/postgres/pg_connection.hpp"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <thread>
 
 #include "core/log.hpp"
 #include "db/postgres/pool.hpp"
+#include "db/postgres/stall_policy.hpp"
 
 namespace db::postgres {
 
@@ -29,42 +30,39 @@ void Connection::close() {
     drop();
 }
 
-core::Task<Result> Connection::execute(Statement statement, Params params, Clock::time_point deadline, unsigned moves) {
+core::Task<Result> Connection::execute(Statement statement, Params params, Clock::time_point deadline, unsigned hedges) {
     const std::string_view sql = statement.sql;
     if (state_ != State::ready) throw unavailable("not connected");
-    const TextParams text(params);
     // Unnamed statements (DB_PREPARED_STATEMENTS=false) are parsed with each use: their
     // SQL is copied, to be sent again after a wait, when the caller's view may be gone.
     const bool named = pool_.options().prepared_statements;
     const std::string unnamed = named ? std::string() : std::string(sql);
+    const bool shared_read = !exclusive && statement.reads_only;
     if (!named) {
-        const bool joins = !exclusive && statement.reads_only;
-        co_await wait_to_send(joins);
+        co_await wait_to_send(shared_read);
         // A transaction took the connection meanwhile: the read goes alone, before its BEGIN.
-        if (joins && exclusive) co_await wait_to_send(false);
+        if (shared_read && exclusive) co_await wait_to_send(false);
     }
+    auto op = std::make_shared<Op>();
+    op->deadline = deadline;
+    op->hedges = hedges;
+    op->params = std::move(params);  // kept for a hedge; its strings are sent from here
+    const TextParams text(op->params);
     auto it = named ? prepared_.find(sql) : prepared_.end();
     if ((!named || it != prepared_.end()) && !exclusive && statement.reads_only) {
         const std::string name = named ? it->second.name : std::string();  // short: no allocation
         const std::uint64_t generation = generation_;
-        auto op = std::make_shared<Op>();
         op->grouped = true;
         op->commands = 1;
-        op->deadline = deadline;
         if (named) {
             op->statement = it->second.statement;
-            op->may_move = moves < kMaxMoves && !statement.many_rows;
-            op->moves = moves;
+            op->hedgeable = !statement.many_rows;
         }
         if (!send(name, unnamed, text)) throw send_failed();
         group_open_ = true;
         schedule_turn_end();
-        Result result = co_await submit(op, false);
-        if (op->moved && !op->done) {  // let go from this stalled connection
-            if (auto answer = co_await answer_elsewhere(op, params, deadline, moves)) co_return std::move(*answer);
-            result = co_await answer_of(op);  // its answer here after all
-        }
-        if (!op->aborted) co_return result;
+        Outcome outcome = co_await submit(op, false);
+        if (!outcome.aborted) co_return outcome.take();
         // Skipped for another statement's failure: once more, on its own.
         if (state_ != State::ready || generation_ != generation || exclusive)
             throw unavailable("connection changed while a statement was retried");
@@ -74,14 +72,12 @@ core::Task<Result> Connection::execute(Statement statement, Params params, Clock
         again->statement = op->statement;
         begin_alone();
         send_alone(name, unnamed, text, *again);
-        co_return co_await submit(again);
+        co_return (co_await submit(again)).take();
     }
-    auto op = std::make_shared<Op>();
-    op->deadline = deadline;
     begin_alone();
     if (!named) {
         send_alone({}, unnamed, text, *op);
-        co_return co_await submit(op);
+        co_return (co_await submit(op)).take();
     }
     if (it == prepared_.end()) {
         const std::string statement(sql);  // NUL-terminated for libpq
@@ -92,16 +88,10 @@ core::Task<Result> Connection::execute(Statement statement, Params params, Clock
         ++op->commands;
     }
     op->statement = it->second.statement;
-    // A read's first use here may move on too (judged by what it takes on the others).
-    op->may_move = statement.reads_only && !statement.many_rows && !exclusive && moves < kMaxMoves;
-    op->moves = moves;
+    // A read's first use here may be hedged too (judged by what it takes on the others).
+    op->hedgeable = statement.reads_only && !statement.many_rows && !exclusive;
     send_alone(it->second.name, {}, text, *op);
-    Result result = co_await submit(op);
-    if (op->moved && !op->done) {
-        if (auto answer = co_await answer_elsewhere(op, params, deadline, moves)) co_return std::move(*answer);
-        result = co_await answer_of(op);
-    }
-    co_return result;
+    co_return (co_await submit(op)).take();
 }
 
 std::uint32_t Connection::cost_slot(const std::string& sql) {
@@ -123,25 +113,9 @@ std::optional<Clock::duration> Connection::usual_of(std::string_view sql) const 
     return std::nullopt;
 }
 
-core::Task<std::optional<Result>> Connection::answer_elsewhere(std::shared_ptr<Op> op, const Params& params,
-                                                               Clock::time_point deadline, unsigned moves) {
-    // Up, so the pool is too (closing it answers every op, and a let-go read then stays).
-    if (state_ != State::ready) co_return std::nullopt;
-    // A connection here whose backend was seen running lately; else another thread's pool
-    // (this thread's backends may be starved together), while its own answer may still
-    // come first; else any connection here.
-    auto other = pool_.stand_in(this, true);
-    if (!other) {
-        if (const auto elsewhere = pool_.send_to_another_thread(op, op->moved_sql, params, deadline, moves + 1)) {
-            co_await OpAnswered{*op};
-            if (elsewhere->result) co_return std::move(elsewhere->result);
-            if (op->done || state_ != State::ready) co_return std::nullopt;  // answered here first
-        }
-        other = pool_.stand_in(this);
-    }
-    if (!other) co_return std::nullopt;
-    Result result = co_await other->execute(db::reads(op->moved_sql), Params(params), deadline, moves + 1);
-    co_return result;
+const std::string& Connection::sql_of(const Op& op) const {
+    static const std::string none;
+    return op.statement != 0 && op.statement <= statements_.size() ? statements_[op.statement - 1].sql : none;
 }
 
 core::Task<void> Connection::execute_script(std::string sql) {
@@ -151,7 +125,7 @@ core::Task<void> Connection::execute_script(std::string sql) {
     barrier->kind = Op::Kind::barrier;
     if (!sync()) throw send_failed();  // also ends an open group
     group_open_ = false;
-    co_await submit(barrier);
+    (co_await submit(barrier)).take();
 
     if (state_ != State::ready || !PQexitPipelineMode(conn_)) throw unavailable("cannot leave pipeline mode");
     auto op = std::make_shared<Op>();
@@ -160,7 +134,7 @@ core::Task<void> Connection::execute_script(std::string sql) {
     std::optional<DatabaseError> failure;
     try {
         if (!sent) throw send_failed();
-        co_await submit(op);
+        (co_await submit(op)).take();
     } catch (const DatabaseError& e) {
         failure = e;
     }
@@ -205,33 +179,13 @@ bool Connection::check_deadlines(Clock::time_point now) {
     enforce_statement_timeout(now);
     const Op& front = *pending_.front();
     const StatementCost* cost = cost_of(front);
-    const auto usual = cost ? cost->usual : Clock::duration{};
-    stalled_ = now - std::max(last_finish_, front.sent) >= std::max<Clock::duration>(kStallAfter, 8 * usual);
+    stalled_ = stall_policy::stalled(now, std::max(last_finish_, front.sent), cost ? cost->usual : Clock::duration{});
     for (const auto& op : pending_) {
         if (op->queued == Clock::time_point{}) op->queued = now;
-        if (op->done || op->deadline > now) continue;
-        op->error = DatabaseError(DatabaseError::Kind::timeout, "the database did not answer in time");
-        complete(op);
+        if (op->answer.delivered() || op->deadline > now) continue;
+        answer(op, Outcome::failed(DatabaseError(DatabaseError::Kind::timeout, "the database did not answer in time")));
     }
     return true;
-}
-
-void Connection::let_go_queued_reads() {
-    if (!stalled_) return;
-    for (auto it = pending_.begin(); it != pending_.end(); ++it) {
-        Op& op = **it;
-        const StatementCost* cost = cost_of(op);
-        if (!op.may_move || op.moved || op.done || !op.waiter || !cost) continue;
-        // Moved here already: cheap where it was measured. Never answered here (this
-        // connection was idle until the stall sent it new statements): as on the others.
-        if (op.moves == 0) {
-            const auto usual = cost->measured ? std::optional(cost->usual) : pool_.usual_elsewhere(*this, cost->sql);
-            if (!usual || *usual > kCheapRead) continue;
-        }
-        op.moved = true;
-        op.moved_sql = cost->sql;
-        asio::post(pool_.ioc(), [keep = *it, waiter = std::exchange(op.waiter, nullptr)] { waiter.resume(); });
-    }
 }
 
 void Connection::enforce_statement_timeout(Clock::time_point now) {
@@ -309,27 +263,18 @@ void Connection::send_alone(const std::string& name, const std::string& unnamed_
     ++op.commands;
 }
 
-core::Task<Result> Connection::submit(std::shared_ptr<Op> op, bool send_now) {
+core::Task<Outcome> Connection::submit(std::shared_ptr<Op> op, bool send_now) {
     op->sent = Clock::now();
     pending_.push_back(op);
     publish();
     pool_.watch();
     if (send_now) pump();
-    co_await OpAnswered{*op};
-    if (op->error) throw *op->error;
-    co_return op->result ? std::move(*op->result) : Result{};
+    co_await op->answer.wait();
+    co_return op->answer.take();
 }
 
-core::Task<Result> Connection::answer_of(std::shared_ptr<Op> op) {
-    co_await OpAnswered{*op};
-    if (op->error) throw *op->error;
-    co_return op->result ? std::move(*op->result) : Result{};
-}
-
-void Connection::complete(const std::shared_ptr<Op>& op) {
-    op->done = true;
-    if (auto waiter = std::exchange(op->waiter, nullptr))  // on a fresh turn, not inside this connection's I/O
-        asio::post(pool_.ioc(), [op, waiter] { waiter.resume(); });
+void Connection::answer(const std::shared_ptr<Op>& op, Outcome outcome) {
+    op->answer.deliver(std::move(outcome), pool_.ioc());
 }
 
 void Connection::fail_all(const DatabaseError& error) {
@@ -338,10 +283,7 @@ void Connection::fail_all(const DatabaseError& error) {
     stalled_ = false;
     ++finished_;  // whatever comes to the front next is a new statement
     publish();
-    for (auto& op : ops) {
-        op->error = error;
-        complete(op);
-    }
+    for (auto& op : ops) answer(op, Outcome::failed(error));
 }
 
 void Connection::cork() {
@@ -462,19 +404,19 @@ bool Connection::process() {
             continue;
         }
         op->in_command = true;
+        Outcome& read = op->read;
         if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
-            op->result = result_of(r);
+            read.result = result_of(r);
         } else if (status == PGRES_FATAL_ERROR || status == PGRES_NONFATAL_ERROR) {
-            if (!op->error) op->error = error_of(r);
+            if (!read.error) read.error = error_of(r);
             if (!op->prepared.empty()) prepared_.erase(op->prepared);
-        } else if (status == PGRES_PIPELINE_ABORTED && !op->error) {
-            // An earlier statement of the group failed: a grouped read is sent again;
-            // anything else has a Sync of its own, so this cannot be, but must not
-            // pass for success if it were.
+        } else if (status == PGRES_PIPELINE_ABORTED && !read.error) {
+            // An earlier statement of the group failed: a grouped read is sent again; anything
+            // else has a Sync of its own, so this cannot be, but must not pass for success.
             if (op->grouped)
-                op->aborted = true;
+                read.aborted = true;
             else
-                op->error = DatabaseError(DatabaseError::Kind::other, "statement skipped after another failed");
+                read.error = DatabaseError(DatabaseError::Kind::other, "statement skipped after another failed");
         }  // otherwise PGRES_PIPELINE_ABORTED follows the op's own failed command; its error is kept
         PQclear(r);
         if (PQstatus(conn_) == CONNECTION_BAD) {
@@ -490,18 +432,18 @@ void Connection::finish_front() {
     pending_.pop_front();
     ++finished_;
     const auto now = Clock::now();
-    if (StatementCost* cost = cost_of(*op); cost && !op->error && !op->aborted) {
+    if (StatementCost* cost = cost_of(*op); cost && !op->read.error && !op->read.aborted) {
         const auto took = now - std::max(last_finish_, op->sent);
-        cost->usual = cost->measured ? cost->usual + (took - cost->usual) / 4 : took;
+        cost->usual = cost->measured ? cost->usual + (took - cost->usual) / Tuning::cost_smoothing : took;
         cost->measured = true;
     }
     last_finish_ = now;
     stalled_ = false;
     if (pending_.empty()) publish();
-    complete(op);
+    answer(op, std::move(op->read));
     // Room again for a statement waiting for the pool. Statements waiting to be sent
     // (wait_to_send) leave the count all at once when woken: not only at the limit.
-    if (depth() < kMaxPipelineDepth) pool_.notify();
+    if (depth() < Tuning::max_pipeline_depth) pool_.notify();
 }
 
 }  // namespace db::postgres

@@ -29,24 +29,12 @@
 #include "core/task.hpp"
 #include "db/database.hpp"
 #include "db/postgres/conversion.hpp"
+#include "db/postgres/hedged_read.hpp"
+#include "db/postgres/tuning.hpp"
 
 namespace db::postgres {
 
 namespace asio = boost::asio;
-using Clock = std::chrono::steady_clock;
-
-constexpr std::size_t kMaxPipelineDepth = 64;  // statements queued on one connection before waiting
-constexpr std::size_t kSpillDepth = 32;        // statements queued before the next connection is used
-constexpr auto kMinBackoff = std::chrono::milliseconds(100);
-constexpr auto kWatchInterval = std::chrono::milliseconds(10);  // how often deadlines and stalls are checked while statements wait
-// A connection whose front statement has had no answer for this long, and for 8 times what
-// that statement usually takes on it, is stalled (Connection::stalled).
-constexpr auto kStallAfter = std::chrono::milliseconds(20);
-// A read that usually takes at most this long may be sent again elsewhere when it is
-// queued on a stalled connection (Connection::let_go_queued_reads): cheap to run twice.
-constexpr auto kCheapRead = std::chrono::milliseconds(2);
-constexpr unsigned kMaxMoves = 3;  // times one read may be let go
-constexpr auto kMaxBackoff = std::chrono::seconds(5);
 
 // SQL -> prepared statement name, found by the caller's view of the SQL (no copy).
 struct SqlHash {
@@ -59,38 +47,32 @@ struct Prepared {
 };
 using PreparedNames = std::unordered_map<std::string, Prepared, SqlHash, std::equal_to<>>;
 
-// One statement (or a script, or a barrier) waiting for its answer.
+// One statement (or a script, or a barrier) in a connection's pipeline.
 struct Op {
     enum class Kind { statement, script, barrier } kind = Kind::statement;
     int commands = 0;         // statement: commands sent before its Sync
     bool in_command = false;  // between a command's first result and its end (NULL)
     bool grouped = false;     // a read sharing the Sync of its loop turn: done at its command's end
-    bool aborted = false;     // grouped, and not run because an earlier statement of its group failed
     std::string prepared;     // SQL first prepared by this op: forgotten if the op fails
-    std::optional<Result> result;
-    std::optional<DatabaseError> error;
-    bool done = false;
-    std::coroutine_handle<> waiter;
     std::uint32_t statement = 0;  // a prepared statement's, see Prepared (0: none)
     Clock::time_point sent{};     // when it joined the pipeline (what it usually takes is measured from it)
-    bool may_move = false;        // a grouped read that may be let go (Connection::let_go_queued_reads)
-    unsigned moves = 0;           // times it was let go before it came here
-    bool moved = false;           // let go: its caller sends it again elsewhere, its answer here is dropped
-    std::string moved_sql;        // its SQL, for its caller to send elsewhere
-    // When the pool's watchdog first saw it waiting (within kWatchInterval of joining the
-    // pipeline), for the response timeout: unlike `sent`, stamped on barriers too.
-    std::chrono::steady_clock::time_point queued{};
+    // When the pool's watch first saw it waiting (within Tuning::watch_interval of joining
+    // the pipeline), for the response timeout: unlike `sent`, stamped on barriers too.
+    Clock::time_point queued{};
     // When its caller stops waiting (query_within): it is then answered with a timeout
     // and stays in the pipeline, unwaited for, until its results have been read.
-    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
-};
+    Clock::time_point deadline = Clock::time_point::max();
+    Outcome read;   // what the pipeline has read for it so far
+    Answer answer;  // what its waiter gets: the first delivered (hedged_read.hpp)
 
-// Suspends until the op is answered (Connection::complete resumes it) or let go.
-struct OpAnswered {
-    Op& op;
-    bool await_ready() const noexcept { return op.done; }
-    void await_suspend(std::coroutine_handle<> h) noexcept { op.waiter = h; }
-    void await_resume() const noexcept {}
+    // For a hedge (hedged_read.hpp): a read that may run elsewhere too, its parameters, the
+    // hedges in its chain so far, whether one is on its way, and whether another thread's
+    // pool was tried.
+    bool hedgeable = false;
+    Params params;
+    unsigned hedges = 0;
+    bool hedge_out = false;
+    bool tried_other_thread = false;
 };
 
 class Pool;
@@ -140,10 +122,11 @@ public:
     // with its own Sync. Anything else (writes, a statement's first use, a
     // transaction's statements) closes the open group first and has a Sync of its own.
     //
-    // `deadline`: when the caller stops waiting (see Op::deadline). `moves`: how many times
-    // this read was let go from a stalled connection before it came here (kMaxMoves).
+    // A read of a prepared statement, outside a transaction, may be hedged while it waits
+    // (hedged_read.hpp). `deadline`: when the caller stops waiting (see Op::deadline).
+    // `hedges`: for a hedge itself, the hedges in its chain so far.
     core::Task<Result> execute(Statement statement, Params params,
-                               Clock::time_point deadline = Clock::time_point::max(), unsigned moves = 0);
+                               Clock::time_point deadline = Clock::time_point::max(), unsigned hedges = 0);
 
     // Several statements in the simple protocol (not allowed in pipeline mode): waits
     // for everything queued before, leaves pipeline mode for the script, re-enters it.
@@ -152,44 +135,35 @@ public:
     // Queues a statement nobody waits for (the rollback of an abandoned transaction).
     void execute_detached(const std::string& sql);
 
-    // Acts on what has run out of time by `now`; true while something still waits (the
-    // pool keeps watching). A connection whose oldest statement has had no answer for
-    // the response timeout (or whose connection attempt has lasted as long) is given up:
-    // a server that hangs, rather than fails, is noticed, and a new connection (a new
-    // server process) replaces it.
+    // Acts on what has run out of time by `now`, and sees whether the connection is
+    // stalled (stall_policy::stalled); true while something still waits (the pool keeps
+    // watching). A connection whose oldest statement has had no answer for the response
+    // timeout (or whose connection attempt has lasted as long) is given up: a server that
+    // hangs, rather than fails, is noticed, and a new connection (a new server process)
+    // replaces it.
     bool check_deadlines(Clock::time_point now);
 
-    // Stalled: the statement at the pipeline's front has had no answer for kStallAfter and
-    // for 8 times what it usually takes here (as the pool's watchdog last saw; progress
-    // clears it). Measured on 2 cores shared with the load generator: a PostgreSQL backend
-    // left runnable but unscheduled by the kernel for 0.1-5 s, while other backends ran,
-    // held up every read queued in its pipeline (bench/README.md, issue 15 item 7).
-    // New statements go elsewhere while there is elsewhere (Pool::pick).
+    // Stalled, as check_deadlines last saw (progress clears it): new statements go
+    // elsewhere while there is elsewhere (Pool::pick), and its cheap reads are hedged.
     bool stalled() const { return stalled_; }
     // When a statement was last answered here (its backend then ran).
     Clock::time_point last_answer() const { return last_finish_; }
-
-    // On a stalled connection: its cheap reads are let go; their callers send them again
-    // elsewhere (answer_elsewhere), and the answers that come here at last are dropped.
-    // Only reads measured to take under kCheapRead (here, or on another of the pool's
-    // connections if never here: Pool::usual_elsewhere), each kMaxMoves times at most: a
-    // stalled backend may still run them, so that is the work done twice. (The traced
-    // stalls kept a backend waiting for up to 5 s, several of a thread's at once, and a
-    // stand-in's backend stalled now and then too: a read moves on again if it must.)
-    void let_go_queued_reads();
-
+    // Its pipeline, front first.
+    const std::deque<std::shared_ptr<Op>>& pending() const { return pending_; }
     // What a statement usually takes here, if it was ever answered here.
     std::optional<Clock::duration> usual_of(std::string_view sql) const;
+    // The SQL of an op's prepared statement (empty if it has none).
+    const std::string& sql_of(const Op& op) const;
 
 private:
     DatabaseError send_failed();
 
     // DB_PREPARED_STATEMENTS=false leaves no session setting to limit a statement's time:
     // the statement at the pipeline's front (the one the server runs) is cancelled once
-    // this watchdog has seen it there for DB_STATEMENT_TIMEOUT (so up to kWatchInterval
-    // late). PostgreSQL answers it with 57014, as its own timeout would. Under PgBouncer
-    // a cancel that arrives just after the statement ended finds the client's next
-    // statement, or none: never another client's.
+    // the pool's watch has seen it there for DB_STATEMENT_TIMEOUT (so up to
+    // Tuning::watch_interval late). PostgreSQL answers it with 57014, as its own timeout
+    // would. Under PgBouncer a cancel that arrives just after the statement ended finds the
+    // client's next statement, or none: never another client's.
     void enforce_statement_timeout(Clock::time_point now);
 
     // Before a statement with a Sync of its own: the open group of reads gets its Sync
@@ -199,9 +173,9 @@ private:
     // DB_PREPARED_STATEMENTS=false is for PgBouncer's transaction pooling, and PgBouncer
     // (1.18) hands the server connection to another client at the first ReadyForQuery
     // outside a transaction, even if more of this client's statements are on their way
-    // to it: their answers then reach the other client. Measured through it with two
-    // Syncs in flight: answers of the wrong statement ("unexpected type"). So in that
-    // mode a connection has one Sync in flight (but an abandoned transaction's ROLLBACK,
+    // to it: their answers then reach the other client. With two Syncs in flight through
+    // it, statements got other statements' answers ("unexpected type"). So in that mode a
+    // connection has one Sync in flight (but an abandoned transaction's ROLLBACK,
     // execute_detached: inside a transaction PgBouncer keeps the server): a statement waits
     // here until the last one is answered. Reads of one loop turn still share a Sync
     // (`joins_group`: pipelined in one segment); anything else first sends the open group
@@ -218,8 +192,9 @@ private:
     // The same, and its own Sync.
     void send_alone(const std::string& name, const std::string& unnamed_sql, const TextParams& text, Op& op);
 
-    // `send_now`: false for a grouped read, which leaves with its group's Sync (end_turn).
-    core::Task<Result> submit(std::shared_ptr<Op> op, bool send_now = true);
+    // Queues the op and waits for its answer. `send_now`: false for a grouped read, which
+    // leaves with its group's Sync (end_turn).
+    core::Task<Outcome> submit(std::shared_ptr<Op> op, bool send_now = true);
 
     // The statement's place in statements_ (1 + its index), added if new.
     std::uint32_t cost_slot(const std::string& sql);
@@ -228,21 +203,8 @@ private:
     // What the op's statement usually takes here, or null (not a prepared statement).
     StatementCost* cost_of(const Op& op);
 
-    // For a read let go from here (op->moved): its answer from a connection of this
-    // thread whose backend answered lately (Pool::stand_in); else from another thread's
-    // pool (Pool::send_to_another_thread) if that comes before the op's own answer; else
-    // from any other connection of this thread. Null: answered here after all (answer_of).
-    // bench/starve: with all four backends of a thread stopped, reads sent to its idle
-    // connections waited kStallAfter at each before they moved on, and ran out of moves.
-    core::Task<std::optional<Result>> answer_elsewhere(std::shared_ptr<Op> op, const Params& params,
-                                                       Clock::time_point deadline, unsigned moves);
-
-    // The op's answer, for one already submitted (a read let go that stayed after all).
-    core::Task<Result> answer_of(std::shared_ptr<Op> op);
-
-    // Resumes the op's waiter, once: an op answered at its deadline completes again when
-    // its results are read at last.
-    void complete(const std::shared_ptr<Op>& op);
+    // Delivers what the pipeline read for the op to its waiter (if nothing came first).
+    void answer(const std::shared_ptr<Op>& op, Outcome outcome);
 
     void fail_all(const DatabaseError& error);
 
@@ -274,8 +236,7 @@ private:
     // Each statement ends with a Sync, and libpq 15's PQpipelineSync sends at once, so
     // the statements queued in one turn of the loop would leave in as many TCP segments,
     // each waking the server's backend. Corking the socket until the turn ends (a posted
-    // handler runs after the handlers already ready) sends them together: item_get
-    // 34-35k -> 39-40k requests/s, p99 1.7 -> 1.5 ms (bench/README.md, step 4).
+    // handler runs after the handlers already ready) sends them together.
     void cork();
 
     void schedule_turn_end();
@@ -305,7 +266,7 @@ private:
     PGconn* conn_ = nullptr;
     asio::posix::stream_descriptor socket_;
     asio::steady_timer backoff_timer_;
-    std::chrono::milliseconds backoff_ = kMinBackoff;
+    std::chrono::milliseconds backoff_ = Tuning::min_backoff;
     State state_ = State::down;
     std::uint64_t generation_ = 0;
     bool closing_ = false;
@@ -321,7 +282,8 @@ private:
     std::vector<std::coroutine_handle<>> send_waiters_;  // wait_to_send
     PreparedNames prepared_;  // SQL -> statement name
     // What each prepared statement usually takes here (Op::statement - 1 indexes it): from
-    // the later of its sending and the previous answer, to its answer; a moving average.
+    // the later of its sending and the previous answer, to its answer; a moving average
+    // (Tuning::cost_smoothing).
     struct StatementCost {
         std::string sql;
         Clock::duration usual{};

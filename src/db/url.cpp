@@ -1,6 +1,6 @@
-#include "config/database_url.hpp"
+#include "db/url.hpp"
 
-namespace config {
+namespace db {
 
 std::variant<DatabaseUrl, std::string> parse_database_url(std::string_view url) {
     auto strip = [&](std::string_view prefix) {
@@ -28,4 +28,4 @@ std::variant<DatabaseUrl, std::string> parse_database_url(std::string_view url) 
     return std::string("unsupported scheme (expected sqlite:/// or postgresql://)");
 }
 
-}  // namespace config
+}  // namespace db

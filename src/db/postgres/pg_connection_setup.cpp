@@ -1,11 +1,11 @@
 // A PostgreSQL connection's life: connecting without blocking, reconnecting with
-// backoff, and giving up a connection that broke (connection.hpp).
+// backoff, and giving up a connection that broke (pg_connection.hpp).
 
 #include <boost/asio/io_context.hpp>
 #include <vector>
 
 #include "core/log.hpp"
-#include "db/postgres/connection.hpp"
+#include "db/postgres/pg_connection.hpp"
 #include "db/postgres/pool.hpp"
 
 namespace db::postgres {
@@ -54,7 +54,7 @@ void Connection::connected() {
     if (!PQenterPipelineMode(conn_) || !attach_socket()) return connect_failed();
     state_ = State::ready;
     publish();
-    backoff_ = kMinBackoff;
+    backoff_ = Tuning::min_backoff;
     ++generation_;
     if (reported_down_) core::log::info("database connection restored");
     reported_down_ = false;
@@ -76,7 +76,7 @@ void Connection::connect_failed(const std::string& why) {
 void Connection::retry_later() {
     if (closing_) return;
     backoff_timer_.expires_after(backoff_);
-    backoff_ = std::min(backoff_ * 2, std::chrono::duration_cast<std::chrono::milliseconds>(kMaxBackoff));
+    backoff_ = std::min(backoff_ * 2, Tuning::max_backoff);
     backoff_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
         if (!ec && !self->closing_) self->connect();
     });

@@ -1,4 +1,4 @@
-#include "api/app.hpp"
+#include "api/service.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <cctype>
@@ -115,7 +115,7 @@ void add_rate_limit_responses(boost::json::object& document, const config::Setti
 
 std::unique_ptr<db::Connector> open_database(const config::Settings& settings) {
     try {
-        return db::make_connector(settings.database, connector_options(settings));
+        return db::make_connector(settings.database_url, connector_options(settings));
     } catch (const db::UnusableUrl& e) {
         throw config::SettingsError("DATABASE_URL", e.what());
     }
