@@ -1,5 +1,6 @@
 // Micro-benchmarks of the hot paths that need no socket or database: routing, token
-// verification, and the JSON decode/encode of a request and a response.
+// verification, the JSON decode/encode of a request and a response, and a request's
+// metrics (and, where Debian's prometheus-cpp is installed, the same with it, to compare).
 // Built with -DITEMS_BENCHMARKS=ON (bench/run does); run build/release/bench/micro_benchmarks.
 
 #include <benchmark/benchmark.h>
@@ -10,6 +11,8 @@
 #include <boost/json/parse.hpp>
 
 #include "api/models.hpp"
+#include "http/metrics.hpp"
+#include "http/route.hpp"
 #include "http/router.hpp"
 #include "schema/codec.hpp"
 #include "security/tokens.hpp"
@@ -105,6 +108,61 @@ void EncodeValidationErrors(benchmark::State& state) {
 }
 BENCHMARK(EncodeValidationErrors);
 
+// What the metrics middleware costs a request: before() and after() for a matched route
+// (in flight, the count and the duration of its method, route and status).
+void RequestMetricsPerRequest(benchmark::State& state) {
+    http::App app;
+    http::Routes routes;
+    routes.get("/items/{item_id}", {}, []() -> core::Task<http::Response> { co_return http::Response::empty(200); });
+    app.include(routes.take());
+    const http::RequestMetrics metrics(app);
+    http::Request request;
+    request.method = "GET";
+    request.set_target("/items/7");
+    http::Response response = http::Response::empty(200);
+    for (auto _ : state) {
+        http::RequestContext ctx(request, nullptr);
+        ctx.route = &app.routes()[0].info;
+        metrics.before(ctx);
+        metrics.after(ctx, response);
+    }
+}
+BENCHMARK(RequestMetricsPerRequest);
+
 }  // namespace
+
+#ifdef ITEMS_BENCH_PROMETHEUS_CPP
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace {
+
+// The same with prometheus-cpp, as its examples use it: the labels' series looked up per
+// request (Family::Add), the histogram's buckets as ours.
+void RequestMetricsPerRequestPrometheusCpp(benchmark::State& state) {
+    prometheus::Registry registry;
+    auto& in_flight = prometheus::BuildGauge().Name("http_requests_in_flight").Help("in flight").Register(registry);
+    auto& total = prometheus::BuildCounter().Name("http_requests_total").Help("answered").Register(registry);
+    auto& duration =
+        prometheus::BuildHistogram().Name("http_request_duration_seconds").Help("durations").Register(registry);
+    auto& gauge = in_flight.Add({});
+    const prometheus::Histogram::BucketBoundaries bounds(core::kLatencyBounds.begin(), core::kLatencyBounds.end());
+    for (auto _ : state) {
+        const auto start = std::chrono::steady_clock::now();
+        gauge.Increment();
+        const prometheus::Labels labels{{"method", "GET"}, {"route", "/items/{item_id}"}, {"status", "200"}};
+        total.Add(labels).Increment();
+        duration.Add(labels, bounds)
+            .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        gauge.Decrement();
+    }
+}
+BENCHMARK(RequestMetricsPerRequestPrometheusCpp);
+
+}  // namespace
+#endif
 
 BENCHMARK_MAIN();

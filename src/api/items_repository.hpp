@@ -26,11 +26,9 @@ core::Task<Page> list(db::Database& db, UserId owner, std::int64_t skip, std::in
 // /users/me's items, a batch at a time: the owner's first kFirstBatchSize, answered whole
 // when no more follow; then (a streamed answer) the next kNextBatchSize after `after` (an
 // id). The next batches are smaller so that each is a short turn for the database and the
-// event loop alike, between the other requests' turns: a PostgreSQL backend spends ~0.5 ms
-// on 1,000 rows, on the cores the small requests' backends share (bench/README.md,
-// item_get_beside_big: p99 5.3-6.2 ms beside the big answers with 1,000, 3.9 with 250).
-// The price: four statements where there was one, about a fifth more of PostgreSQL's CPU
-// per big answer.
+// event loop alike, between the other requests' turns: the backend that reads a batch
+// runs on the cores the small requests' backends share, and a batch of 1,000 kept their
+// tail longer (docs/design/streamed-answers.md). The price: more statements per big answer.
 constexpr std::int64_t kFirstBatchSize = 1000;
 constexpr std::int64_t kNextBatchSize = 250;
 core::Task<Page> first_batch(db::Database& db, UserId owner);

@@ -187,7 +187,8 @@ Service::Service(const config::Settings& settings)
             app_.add(std::move(page));
     }
     if (settings.metrics_enabled) {
-        auto route = http::metrics_route("/metrics", metric_collectors());
+        declare_metrics(*metrics_);
+        auto route = http::metrics_route("/metrics", metrics_);
         if (settings.metrics_port == 0) {
             app_.add(std::move(route));
         } else {
@@ -198,58 +199,59 @@ Service::Service(const config::Settings& settings)
     }
 }
 
-std::vector<http::Collector> Service::metric_collectors() const {
-    std::vector<http::Collector> collectors;
-    collectors.push_back([labels = std::array<std::string, 3>{ITEMS_API_VERSION, compiler_name(),
-                                                              connector_->dialect() == db::Dialect::sqlite
-                                                                  ? "sqlite"
-                                                                  : "postgresql"}](http::Exposition& out) {
-        out.family("items_api_build_info", "gauge", "The running build: version, compiler, database backend");
-        out.sample("items_api_build_info", {{"version", labels[0]}, {"compiler", labels[1]}, {"database", labels[2]}},
-                   1);
-    });
-    if (request_metrics_) collectors.push_back([m = request_metrics_](http::Exposition& out) { m->collect(out); });
-    collectors.push_back([db = connector_.get()](http::Exposition& out) {
-        const auto s = db->stats();
-        out.family("items_api_db_connections", "gauge",
-                   "Database connections open, by state (in_use: statements or a transaction on them)");
-        out.sample("items_api_db_connections", {{"state", "in_use"}}, static_cast<double>(s.in_use));
-        out.sample("items_api_db_connections", {{"state", "idle"}}, static_cast<double>(s.open - s.in_use));
-        out.family("items_api_db_waiting", "gauge",
-                   "Requests waiting for a database connection (SQLite: writes queued for the writer)");
-        out.sample("items_api_db_waiting", {}, static_cast<double>(s.waiting));
-    });
-    collectors.push_back([app = context_.get(), limits = rate_limits_](http::Exposition& out) {
-        const auto s = app->hasher.stats();
-        out.family("items_api_password_hash_threads", "gauge", "Threads that hash and verify passwords");
-        out.sample("items_api_password_hash_threads", {}, static_cast<double>(s.threads));
-        out.family("items_api_password_hash_running", "gauge", "Password hashes and checks being computed");
-        out.sample("items_api_password_hash_running", {}, static_cast<double>(s.running));
-        out.family("items_api_password_hash_queue_depth", "gauge", "Password hashes and checks waiting for a thread");
-        out.sample("items_api_password_hash_queue_depth", {}, static_cast<double>(s.queued));
-        out.family("items_api_password_hash_rejected_total", "counter",
-                   "Password hashes and checks refused because the queue was full (answered 503)");
-        out.sample("items_api_password_hash_rejected_total", {}, static_cast<double>(s.rejected));
-        out.family("items_api_password_hash_duration_seconds", "histogram",
-                   "Time from queueing a password hash or check to its result");
-        out.histogram("items_api_password_hash_duration_seconds", {}, s.latency);
-
-        out.family("items_api_rate_limited_total", "counter",
-                   "Requests refused with 429, by limit (auth: RATE_LIMIT_AUTH, default: RATE_LIMIT_DEFAULT, "
-                   "failed_logins: LOGIN_MAX_FAILURES and LOGIN_MAX_FAILURES_PER_CLIENT)");
-        // Every limit, the ones off included (at 0): a series that appears only with its
-        // first refusal makes rate() miss it.
-        std::vector<std::pair<std::string, std::uint64_t>> counts{{"auth", 0}, {"default", 0}};
-        if (limits)
-            for (const auto& [name, n] : limits->rejected())
-                for (auto& c : counts)
-                    if (c.first == name) c.second = n;
-        counts.emplace_back("failed_logins", app->login_limiter.refused());
-        for (const auto& [name, n] : counts)
-            out.sample("items_api_rate_limited_total", {{"limit", name}}, static_cast<double>(n));
-    });
-    collectors.push_back(http::collect_process);
-    return collectors;
+void Service::declare_metrics(http::MetricsRegistry& registry) const {
+    using Type = http::MetricsRegistry::Type;
+    using Samples = http::MetricsRegistry::Samples;
+    registry.add({"items_api_build_info", Type::gauge, "The running build: version, compiler, database backend",
+                  {"version", "compiler", "database"}},
+                 [labels = std::array<std::string, 3>{
+                      ITEMS_API_VERSION, compiler_name(),
+                      connector_->dialect() == db::Dialect::sqlite ? "sqlite" : "postgresql"}](Samples& out) {
+                     out.add({labels[0], labels[1], labels[2]}, 1);
+                 });
+    if (request_metrics_) http::RequestMetrics::add_to(registry, request_metrics_);
+    const db::Connector* db = connector_.get();
+    registry.add({"items_api_db_connections", Type::gauge,
+                  "Database connections open, by state (in_use: statements or a transaction on them)",
+                  {"state"}},
+                 [db](Samples& out) {
+                     const auto s = db->stats();
+                     out.add({"in_use"}, static_cast<double>(s.in_use));
+                     out.add({"idle"}, static_cast<double>(s.open - s.in_use));
+                 });
+    registry.add({"items_api_db_waiting", Type::gauge,
+                  "Requests waiting for a database connection (SQLite: writes queued for the writer)", {}},
+                 [db](Samples& out) { out.add({}, static_cast<double>(db->stats().waiting)); });
+    const security::PasswordHasher* hasher = &context_->hasher;
+    registry.add({"items_api_password_hash_threads", Type::gauge, "Threads that hash and verify passwords", {}},
+                 [hasher](Samples& out) { out.add({}, static_cast<double>(hasher->stats().threads)); });
+    registry.add({"items_api_password_hash_running", Type::gauge, "Password hashes and checks being computed", {}},
+                 [hasher](Samples& out) { out.add({}, static_cast<double>(hasher->stats().running)); });
+    registry.add({"items_api_password_hash_queue_depth", Type::gauge, "Password hashes and checks waiting for a thread",
+                  {}},
+                 [hasher](Samples& out) { out.add({}, static_cast<double>(hasher->stats().queued)); });
+    registry.add({"items_api_password_hash_rejected_total", Type::counter,
+                  "Password hashes and checks refused because the queue was full (answered 503)", {}},
+                 [hasher](Samples& out) { out.add({}, static_cast<double>(hasher->stats().rejected)); });
+    registry.add({"items_api_password_hash_duration_seconds", Type::histogram,
+                  "Time from queueing a password hash or check to its result", {}},
+                 [hasher](Samples& out) { out.add({}, hasher->stats().latency); });
+    registry.add({"items_api_rate_limited_total", Type::counter,
+                  "Requests refused with 429, by limit (auth: RATE_LIMIT_AUTH, default: RATE_LIMIT_DEFAULT, "
+                  "failed_logins: LOGIN_MAX_FAILURES and LOGIN_MAX_FAILURES_PER_CLIENT)",
+                  {"limit"}},
+                 [limits = rate_limits_, login = &context_->login_limiter](Samples& out) {
+                     // Every limit, the ones off included (at 0): a series that appears only
+                     // with its first refusal makes rate() miss it.
+                     std::vector<std::pair<std::string, std::uint64_t>> counts{{"auth", 0}, {"default", 0}};
+                     if (limits)
+                         for (const auto& [name, n] : limits->rejected())
+                             for (auto& c : counts)
+                                 if (c.first == name) c.second = n;
+                     counts.emplace_back("failed_logins", login->refused());
+                     for (const auto& [name, n] : counts) out.add({name}, static_cast<double>(n));
+                 });
+    http::add_process_metrics(registry);
 }
 
 Service::~Service() = default;

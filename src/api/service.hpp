@@ -31,14 +31,16 @@ public:
     http::App* metrics_app() { return metrics_app_.get(); }
     const AppContext& context() const { return *context_; }
     db::Connector& connector() { return *connector_; }
+    // The metric families GET /metrics serves (empty when METRICS_ENABLED is false).
+    const http::MetricsRegistry& metrics() const { return *metrics_; }
 
     // Opens a thread's database on its io_context.
     http::WorkerInit worker_init();
 
 private:
-    // What GET /metrics writes: the requests', the database's, the hashing's, the limits',
-    // the process's.
-    std::vector<http::Collector> metric_collectors() const;
+    // Declares what GET /metrics serves: the build, the requests', the database's, the
+    // hashing's, the limits', the process's.
+    void declare_metrics(http::MetricsRegistry& registry) const;
 
     std::unique_ptr<AppContext> context_;
     std::unique_ptr<db::Connector> connector_;
@@ -46,6 +48,7 @@ private:
     std::shared_ptr<const http::RequestMetrics> request_metrics_;
     std::shared_ptr<const http::RateLimits> rate_limits_;
     std::unique_ptr<http::App> metrics_app_;
+    std::shared_ptr<http::MetricsRegistry> metrics_ = std::make_shared<http::MetricsRegistry>();
 };
 
 }  // namespace api

@@ -16,7 +16,7 @@ namespace config {
 enum class AppEnv { development, production };
 
 // Every setting's name, default, bounds and help are declared once, in settings.cpp's
-// table: it drives load_settings, its error messages, --help and the README's table test.
+// table: it drives load_settings, its error messages, --help and docs/configuration.md.
 struct Settings {
     std::string database_url;  // its forms are db's (db/url.hpp): checked where the database is opened
     std::string host;
@@ -64,11 +64,11 @@ struct Settings {
     std::string api_description;
 };
 
-// What --help and the README's table show of a setting.
+// What --help and docs/configuration.md show of a setting.
 struct SettingInfo {
     std::string name;
     std::string type;          // "whole number from 0 to 65535", "seconds from 0 to 86400", ...
-    std::string default_text;  // as the README's table shows it, without its markup
+    std::string default_text;  // as docs/configuration.md shows it
     std::string help;          // one line
     // A secret: it may also come from the file NAME_FILE names (Docker and Kubernetes
     // secrets, the official PostgreSQL image's convention), never both.
@@ -79,6 +79,8 @@ struct SettingInfo {
 std::vector<SettingInfo> declared_settings();
 // The settings part of `--help`.
 std::string settings_help();
+// Every setting as docs/configuration.md has it (`items-api settings`).
+std::string settings_markdown();
 
 class SettingsError : public std::runtime_error {
 public:

@@ -89,8 +89,8 @@ bool may_need_escaping16(const char* p) {
 #endif
 
 // How many bytes at the start of `s` are plain: most strings are plain throughout, and
-// are then appended whole (bench/README.md, step 17). It may stop short of the first
-// byte that needs escaping, never past it.
+// are then appended whole. It may stop short of the first byte that needs escaping, never
+// past it.
 std::size_t plain_prefix(std::string_view s) {
     std::size_t i = 0;
 #if defined(__SSE2__)

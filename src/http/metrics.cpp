@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 namespace http {
@@ -104,6 +105,68 @@ void Exposition::histogram(std::string_view name, Labels labels,
     const std::string base(name);
     sample(base + "_sum", labels, static_cast<double>(counts.sum_ns) / 1e9);
     sample(base + "_count", labels, static_cast<double>(cumulative));
+}
+
+// --- MetricsRegistry ------------------------------------------------------------------
+
+namespace {
+
+std::string_view type_name(MetricsRegistry::Type type) {
+    switch (type) {
+        case MetricsRegistry::Type::counter: return "counter";
+        case MetricsRegistry::Type::gauge: return "gauge";
+        case MetricsRegistry::Type::histogram: return "histogram";
+    }
+    return "untyped";
+}
+
+}  // namespace
+
+std::vector<Exposition::Label> MetricsRegistry::Samples::paired(Values values) const {
+    if (values.size() != family_.labels.size())
+        throw std::logic_error("metric " + family_.name + ": " + std::to_string(values.size()) +
+                               " label values for " + std::to_string(family_.labels.size()) + " labels");
+    std::vector<Exposition::Label> labels;
+    labels.reserve(values.size());
+    auto name = family_.labels.begin();
+    for (std::string_view v : values) labels.emplace_back(*name++, v);
+    return labels;
+}
+
+void MetricsRegistry::Samples::add(Values values, double value) {
+    out_.sample(family_.name, paired(values), value);
+}
+
+void MetricsRegistry::Samples::add(Values values, const core::HistogramCounts& counts) {
+    out_.histogram(family_.name, paired(values), counts);
+}
+
+void MetricsRegistry::add(Family family, Read read) {
+    for (const auto& f : families_)
+        if (f.name == family.name) throw std::logic_error("metric " + family.name + " declared twice");
+    families_.push_back(std::move(family));
+    reads_.push_back(std::move(read));
+}
+
+std::string MetricsRegistry::exposition() const {
+    Exposition out;
+    for (std::size_t i = 0; i < families_.size(); ++i) {
+        const Family& f = families_[i];
+        out.family(f.name, type_name(f.type), f.help);
+        Samples samples(out, f);
+        reads_[i](samples);
+    }
+    return out.text();
+}
+
+std::string MetricsRegistry::markdown() const {
+    std::string out = "| metric | type | labels | what |\n|---|---|---|---|\n";
+    for (const Family& f : families_) {
+        std::string labels;
+        for (const auto& l : f.labels) labels += (labels.empty() ? "`" : ", `") + l + "`";
+        out += "| `" + f.name + "` | " + std::string(type_name(f.type)) + " | " + labels + " | " + f.help + " |\n";
+    }
+    return out;
 }
 
 // --- RequestMetrics -------------------------------------------------------------------
@@ -206,43 +269,45 @@ void RequestMetrics::after(RequestContext& ctx, Response& response) const {
     }
 }
 
-void RequestMetrics::collect(Exposition& out) const {
-    std::map<std::uint32_t, core::HistogramCounts> series;  // ordered: the same order every scrape
+struct RequestMetrics::Snapshot {
     std::int64_t in_flight = 0;
-    {
-        std::lock_guard lock(mutex_);
-        for (const auto& s : shards_) {
-            in_flight += s->in_flight.load(std::memory_order_relaxed);
-            for (std::size_t i = 0; i < Shard::kSlots; ++i) {
-                const auto& slot = s->slots[i];
-                const std::uint32_t key = slot.key.load(std::memory_order_acquire);
-                if (key == 0) continue;
-                auto& counts = series[key];
-                for (std::size_t b = 0; b < slot.buckets.size(); ++b) {
-                    const auto n = slot.buckets[b].load(std::memory_order_relaxed);
-                    counts.buckets[b] += n;
-                    counts.count += n;
-                }
-                counts.sum_ns += slot.sum_ns.load(std::memory_order_relaxed);
+    std::map<std::uint32_t, core::HistogramCounts> series;  // ordered: the same order every scrape
+};
+
+RequestMetrics::Snapshot RequestMetrics::snapshot() const {
+    Snapshot snap;
+    std::lock_guard lock(mutex_);
+    for (const auto& s : shards_) {
+        snap.in_flight += s->in_flight.load(std::memory_order_relaxed);
+        for (std::size_t i = 0; i < Shard::kSlots; ++i) {
+            const auto& slot = s->slots[i];
+            const std::uint32_t key = slot.key.load(std::memory_order_acquire);
+            if (key == 0) continue;
+            auto& counts = snap.series[key];
+            for (std::size_t b = 0; b < slot.buckets.size(); ++b) {
+                const auto n = slot.buckets[b].load(std::memory_order_relaxed);
+                counts.buckets[b] += n;
+                counts.count += n;
             }
+            counts.sum_ns += slot.sum_ns.load(std::memory_order_relaxed);
         }
     }
-    out.family("http_requests_in_flight", "gauge", "Requests being answered");
-    // A scrape is itself in flight; a shard's count may read below zero for a moment while
-    // another thread's request ends: never shown as negative.
-    out.sample("http_requests_in_flight", {},
-               static_cast<double>(std::max<std::int64_t>(0, in_flight)));
+    return snap;
+}
 
-    const auto& routes = app_.routes();
+void RequestMetrics::add_to(MetricsRegistry& registry, std::shared_ptr<const RequestMetrics> metrics) {
+    using Type = MetricsRegistry::Type;
+    // A series' labels from its key: the route's template and method, or the method no route serves.
     struct Labels {
         std::string_view method, route;
         std::string status;
     };
-    const auto labels_of = [&](std::uint32_t key) {
+    const auto labels_of = [](const RequestMetrics& m, std::uint32_t key) {
+        const auto& routes = m.app_.routes();
         const std::uint32_t route = (key & ~kTaken) >> 14;
+        const std::uint32_t method = (key >> 10) & 0x7;
         Labels l;
         l.status = std::to_string(key & 0x3ff);
-        const std::uint32_t method = (key >> 10) & 0x7;
         if (route > 0 && route <= routes.size()) {
             l.method = method != 0 ? kMethods[method] : std::string_view(routes[route - 1].info.method);
             l.route = routes[route - 1].info.path;
@@ -252,21 +317,29 @@ void RequestMetrics::collect(Exposition& out) const {
         }
         return l;
     };
-    out.family("http_requests_total", "counter",
-               "Requests answered, by method, route template and status");
-    for (const auto& [key, counts] : series) {
-        const auto l = labels_of(key);
-        out.sample("http_requests_total",
-                   {{"method", l.method}, {"route", l.route}, {"status", l.status}},
-                   static_cast<double>(counts.count));
-    }
-    out.family("http_request_duration_seconds", "histogram",
-               "Time from a request's arrival to its answer, by method, route template and status");
-    for (const auto& [key, counts] : series) {
-        const auto l = labels_of(key);
-        out.histogram("http_request_duration_seconds",
-                      {{"method", l.method}, {"route", l.route}, {"status", l.status}}, counts);
-    }
+    registry.add({"http_requests_in_flight", Type::gauge, "Requests being answered", {}},
+                 [metrics](MetricsRegistry::Samples& out) {
+                     // A scrape is itself in flight; a shard's count may read below zero for a
+                     // moment while another thread's request ends: never shown as negative.
+                     out.add({}, static_cast<double>(std::max<std::int64_t>(0, metrics->snapshot().in_flight)));
+                 });
+    registry.add({"http_requests_total", Type::counter, "Requests answered, by method, route template and status",
+                  {"method", "route", "status"}},
+                 [metrics, labels_of](MetricsRegistry::Samples& out) {
+                     for (const auto& [key, counts] : metrics->snapshot().series) {
+                         const auto l = labels_of(*metrics, key);
+                         out.add({l.method, l.route, l.status}, static_cast<double>(counts.count));
+                     }
+                 });
+    registry.add({"http_request_duration_seconds", Type::histogram,
+                  "Time from a request's arrival to its answer, by method, route template and status",
+                  {"method", "route", "status"}},
+                 [metrics, labels_of](MetricsRegistry::Samples& out) {
+                     for (const auto& [key, counts] : metrics->snapshot().series) {
+                         const auto l = labels_of(*metrics, key);
+                         out.add({l.method, l.route, l.status}, counts);
+                     }
+                 });
 }
 
 // --- process --------------------------------------------------------------------------
@@ -295,63 +368,59 @@ double boot_time_seconds() {
 
 }  // namespace
 
-void collect_process(Exposition& out) {
-    rusage usage{};
-    if (getrusage(RUSAGE_SELF, &usage) == 0) {
-        const auto seconds = [](const timeval& t) {
-            return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6;
-        };
-        out.family("process_cpu_seconds_total", "counter",
-                   "User and system CPU time spent, in seconds");
-        out.sample("process_cpu_seconds_total", {},
-                   seconds(usage.ru_utime) + seconds(usage.ru_stime));
-    }
+void add_process_metrics(MetricsRegistry& registry) {
+    using Type = MetricsRegistry::Type;
+    using Samples = MetricsRegistry::Samples;
     const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
-    if (std::ifstream statm("/proc/self/statm"); statm) {
-        double size = 0, resident = 0;
-        if (statm >> size >> resident) {
-            out.family("process_virtual_memory_bytes", "gauge", "Virtual memory size, in bytes");
-            out.sample("process_virtual_memory_bytes", {}, size * page);
-            out.family("process_resident_memory_bytes", "gauge", "Resident memory size, in bytes");
-            out.sample("process_resident_memory_bytes", {}, resident * page);
-        }
-    }
-    if (DIR* dir = opendir("/proc/self/fd")) {
+    const auto statm = [page](int field) {  // 0: size, 1: resident, in pages
+        double values[2] = {0, 0};
+        std::ifstream file("/proc/self/statm");
+        file >> values[0] >> values[1];
+        return values[field] * page;
+    };
+    registry.add({"process_cpu_seconds_total", Type::counter, "User and system CPU time spent, in seconds", {}},
+                 [](Samples& out) {
+                     rusage usage{};
+                     if (getrusage(RUSAGE_SELF, &usage) != 0) return;
+                     const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+                     out.add({}, seconds(usage.ru_utime) + seconds(usage.ru_stime));
+                 });
+    registry.add({"process_virtual_memory_bytes", Type::gauge, "Virtual memory size, in bytes", {}},
+                 [statm](Samples& out) { out.add({}, statm(0)); });
+    registry.add({"process_resident_memory_bytes", Type::gauge, "Resident memory size, in bytes", {}},
+                 [statm](Samples& out) { out.add({}, statm(1)); });
+    registry.add({"process_open_fds", Type::gauge, "Open file descriptors", {}}, [](Samples& out) {
+        DIR* dir = opendir("/proc/self/fd");
+        if (!dir) return;
         double open = 0;
         while (const dirent* entry = readdir(dir))
             if (entry->d_name[0] != '.') ++open;
         closedir(dir);
-        out.family("process_open_fds", "gauge", "Open file descriptors");
-        out.sample("process_open_fds", {}, open - 1);  // not the one that listed them
-    }
-    rlimit limit{};
-    if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-        out.family("process_max_fds", "gauge", "The limit of open file descriptors");
-        out.sample("process_max_fds", {},
-                   limit.rlim_cur == RLIM_INFINITY ? -1.0 : static_cast<double>(limit.rlim_cur));
-    }
-    const auto fields = proc_stat_fields();
-    if (fields.size() > 19) {  // field 22: start time, in clock ticks after boot
-        const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-        out.family("process_start_time_seconds", "gauge",
-                   "Start time of the process since the Unix epoch, in seconds");
-        out.sample("process_start_time_seconds", {},
-                   boot_time_seconds() + std::stod(fields[19]) / ticks);
-    }
+        out.add({}, open - 1);  // not the one that listed them
+    });
+    registry.add({"process_max_fds", Type::gauge, "The limit of open file descriptors", {}}, [](Samples& out) {
+        rlimit limit{};
+        if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+        out.add({}, limit.rlim_cur == RLIM_INFINITY ? -1.0 : static_cast<double>(limit.rlim_cur));
+    });
+    registry.add({"process_start_time_seconds", Type::gauge, "Start time of the process since the Unix epoch, in seconds",
+                  {}},
+                 [](Samples& out) {
+                     const auto fields = proc_stat_fields();
+                     if (fields.size() <= 19) return;  // field 22: start time, in clock ticks after boot
+                     const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+                     out.add({}, boot_time_seconds() + std::stod(fields[19]) / ticks);
+                 });
 }
 
-Route metrics_route(std::string path, std::vector<Collector> collectors) {
+Route metrics_route(std::string path, std::shared_ptr<const MetricsRegistry> registry) {
     RouteInfo info;
     info.method = "GET";
     info.path = std::move(path);
-    auto shared = std::make_shared<const std::vector<Collector>>(std::move(collectors));
-    return Route{std::move(info), [shared](RequestContext&) -> core::Task<Response> {
-                     Exposition out;
-                     for (const auto& collect : *shared) collect(out);
+    return Route{std::move(info), [registry](RequestContext&) -> core::Task<Response> {
                      Response response;
-                     response.headers.set("content-type",
-                                          "text/plain; version=0.0.4; charset=utf-8");
-                     response.body = out.text();
+                     response.headers.set("content-type", "text/plain; version=0.0.4; charset=utf-8");
+                     response.body = registry->exposition();
                      co_return response;
                  }};
 }

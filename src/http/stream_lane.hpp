@@ -18,8 +18,7 @@ namespace http {
 // encoding) before the next. So answers that go on for seconds get about a seventh of a
 // busy loop (a little more in fact: writing a piece and the client's reading of it are not
 // counted), however many there are; with nothing else to serve, they go at full speed,
-// together. (Unpaced, two clients fetching a /users/me of 400,000 items halved another
-// user's rate of small requests; docs/design/streamed-answers.md.)
+// together (docs/design/streamed-answers.md).
 class StreamLane {
 public:
     static constexpr int kStreamRest = 6;

@@ -96,7 +96,7 @@ void start_accepting(Worker& w) {
 // accepting and closes nothing early: a request that comes on an open connection is answered,
 // with Connection: close; an idle connection is closed when its keep-alive time (at most
 // KEEPALIVE_TIMEOUT from now) runs out, after the proxy has stopped using it if the proxy's own
-// idle timeout is shorter (README: Deployment).
+// idle timeout is shorter (docs/deployment.md).
 //
 // Connections the kernel has already completed, waiting in the listener's queue, would be
 // reset when it closes, and a proxy may have sent a request on one: they are taken first

@@ -171,9 +171,9 @@ PasswordHasher::PasswordHasher(unsigned threads, std::size_t max_queue, int nice
     for (unsigned i = 0; i < std::max(1u, threads); ++i)
         threads_.emplace_back([this, nice, first = i == 0, thread_name] {
             pthread_setname_np(pthread_self(), thread_name.substr(0, 15).c_str());
-            // A hash takes a core for ~13 ms; under read load the loops, the database and
-            // whatever else runs here compete for the cores, and logins slow down in
-            // proportion. A lower niceness keeps them at their rate (bench/README.md).
+            // A hash takes a core for milliseconds; under read load the loops, the database
+            // and whatever else runs here compete for the cores, and logins slow down in
+            // proportion. A lower niceness keeps them at their rate.
             if (nice != 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) != 0 && first)
                 core::log::warn("PASSWORD_HASH_NICE could not be applied; hashing keeps the default priority",
                                 {{"error", std::strerror(errno)}});

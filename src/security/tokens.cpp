@@ -63,8 +63,8 @@ bool names_audience(const json::value& aud, const std::string& ours) {
 
 std::atomic<std::uint64_t> next_codec_id{1};
 
-// Verifying a token (base64, JSON, HMAC in libjwt) costs ~3 µs, a tenth of an
-// authenticated request's CPU, and a client sends the same token again and again. So
+// Verifying a token (base64, JSON, HMAC in libjwt) costs a good part of an authenticated
+// request's CPU, and a client sends the same token again and again. So
 // each thread keeps the tokens it verified, in a direct-mapped table: the slot comes
 // from a keyed hash (SipHash with a random per-process key, so a client cannot aim at
 // a slot), and a hit needs the whole token to be equal, compared in constant time. The

@@ -236,7 +236,7 @@ TEST_F(Replicas, StartTogetherServeThroughNginxAndRollWithoutLosingAWrite) {
             start(i, false);
             ASSERT_TRUE(listening(i)) << replicas[i]->errors();
             // nginx took the stopped replica out when it refused a connection: until its
-            // fail_timeout is over, before the next one stops (README: rolling).
+            // fail_timeout is over, before the next one stops (docs/deployment.md).
             std::this_thread::sleep_for(2500ms);
         }
         stop = true;

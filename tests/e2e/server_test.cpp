@@ -280,7 +280,7 @@ TEST_F(ServerWithShortTimeouts, ABodyThatStopsComingIsCutOffAfterHeaderTimeout) 
     expect_serving(server.port());
 }
 
-// A drain closes nothing early (README: Deployment): it stops accepting; a request on a
+// A drain closes nothing early (docs/deployment.md): it stops accepting; a request on a
 // connection opened before SIGTERM is answered, with Connection: close; an idle connection
 // is closed at its keep-alive time, not at once; the request in flight finishes; exit 0.
 TEST(Drain, OpenConnectionsAreServedThenClosedAndTheProcessExitsZero) {

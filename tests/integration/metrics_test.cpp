@@ -74,6 +74,34 @@ TEST(Exposition, EscapesLabelValuesAndWritesCumulativeHistograms) {
     EXPECT_EQ(value(s, R"(d_seconds_sum{route="/r"})"), 12.5);
 }
 
+// A family is declared once, with its labels: the exposition and the docs table come from
+// the same declaration, and a reader that gives the wrong number of label values, or a
+// name declared twice, is a programming error said at once.
+TEST(MetricsRegistry, AFamilyIsDeclaredOnceAndServedAndDocumentedFromThere) {
+    http::MetricsRegistry registry;
+    using Type = http::MetricsRegistry::Type;
+    registry.add({"jobs_total", Type::counter, "Jobs done, by kind", {"kind"}},
+                 [](http::MetricsRegistry::Samples& out) {
+                     out.add({"a"}, 2);
+                     out.add({"b"}, 3);
+                 });
+    registry.add({"queue_depth", Type::gauge, "Jobs waiting", {}}, [](auto& out) { out.add({}, 7); });
+    EXPECT_THROW(registry.add({"jobs_total", Type::gauge, "again", {}}, [](auto&) {}), std::logic_error);
+    const auto text = registry.exposition();
+    EXPECT_LT(text.find("# TYPE jobs_total counter"), text.find("# TYPE queue_depth gauge"));
+    const auto s = samples(text);
+    EXPECT_EQ(value(s, R"(jobs_total{kind="a"})"), 2);
+    EXPECT_EQ(value(s, R"(jobs_total{kind="b"})"), 3);
+    EXPECT_EQ(value(s, "queue_depth"), 7);
+    const auto table = registry.markdown();
+    EXPECT_NE(table.find("| `jobs_total` | counter | `kind` | Jobs done, by kind |"), std::string::npos) << table;
+    EXPECT_NE(table.find("| `queue_depth` | gauge |  | Jobs waiting |"), std::string::npos) << table;
+
+    http::MetricsRegistry wrong;
+    wrong.add({"x", Type::gauge, "x", {"a", "b"}}, [](auto& out) { out.add({"only one"}, 1); });
+    EXPECT_THROW(wrong.exposition(), std::logic_error);
+}
+
 class RequestCounting : public ::testing::Test {
   protected:
     RequestCounting() {
@@ -82,18 +110,17 @@ class RequestCounting : public ::testing::Test {
         http::Routes routes;
         routes.get("/things/{id}", {}, [this]() -> core::Task<Response> {
             // What a scrape during this request says: it is in flight.
-            http::Exposition during;
-            metrics->collect(during);
-            in_flight_seen = value(samples(during.text()), "http_requests_in_flight");
+            in_flight_seen = value(scrape(), "http_requests_in_flight");
             co_return Response::json(200, "{}");
         });
         app.include(routes.take());
     }
-    std::map<std::string, double> scrape() const {
-        http::Exposition out;
-        metrics->collect(out);
-        return samples(out.text());
+    std::string exposition() const {
+        http::MetricsRegistry registry;
+        http::RequestMetrics::add_to(registry, metrics);
+        return registry.exposition();
     }
+    std::map<std::string, double> scrape() const { return samples(exposition()); }
 
     http::App app;
     std::shared_ptr<http::RequestMetrics> metrics = std::make_shared<http::RequestMetrics>(app);
@@ -109,9 +136,7 @@ TEST_F(RequestCounting, ByRouteTemplateNeverByRawPath) {
     client.request("BREW", "/things/1");
     client.post("/things/1", "{}");
 
-    http::Exposition out;
-    metrics->collect(out);
-    const std::string& text = out.text();
+    const std::string text = exposition();
     EXPECT_EQ(text.find("/things/1"), std::string::npos) << "a raw path became a label";
     EXPECT_EQ(text.find("evil"), std::string::npos);
     EXPECT_EQ(text.find("/nowhere"), std::string::npos);

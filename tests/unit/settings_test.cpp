@@ -155,37 +155,6 @@ TEST(Settings, MalformedEnvFileLineIsReported) {
     std::remove(path.c_str());
 }
 
-// The README's configuration table and the declarations agree: the same settings, in the
-// same order, with the same defaults (the README's cell without its `code` marks; an
-// empty default reads "(empty)" there).
-TEST(Settings, TheReadmeTableIsTheDeclarations) {
-    std::ifstream in(std::string(ITEMS_SOURCE_DIR) + "/README.md");
-    ASSERT_TRUE(in) << "README.md not found";
-    std::vector<std::pair<std::string, std::string>> table;  // name, default
-    std::string line;
-    bool inside = false;
-    while (std::getline(in, line)) {
-        if (line == "| setting | default | meaning |") inside = true;
-        else if (inside && !line.starts_with("|")) break;
-        else if (inside && line.starts_with("| `")) {
-            std::vector<std::string> cells;
-            std::stringstream row(line.substr(1));
-            for (std::string cell; std::getline(row, cell, '|');) cells.push_back(cell);
-            ASSERT_GE(cells.size(), 3u) << line;
-            auto plain = [](std::string cell) {
-                std::string out;
-                for (char c : cell) if (c != '`') out += c;
-                out = out.substr(1, out.size() - 2);  // the spaces around it
-                return out == "(empty)" ? std::string() : out;
-            };
-            table.emplace_back(plain(cells[0]), plain(cells[1]));
-        }
-    }
-    std::vector<std::pair<std::string, std::string>> declared;
-    for (const auto& s : config::declared_settings()) declared.emplace_back(s.name, s.default_text);
-    EXPECT_EQ(table, declared);
-}
-
 TEST(Settings, HelpNamesEverySettingWithItsDefault) {
     const std::string help = config::settings_help();
     for (const auto& s : config::declared_settings()) {

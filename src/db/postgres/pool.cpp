@@ -133,11 +133,9 @@ bool Pool::any_connecting() const {
 
 // First come, first served. While statements wait for room, a newcomer queues behind them,
 // and what frees up goes to the waiters in their order: notify() wakes as many as there is
-// room for, and only those (or the first in line) may take a place. (When every waiter was
-// woken and newcomers took room at once, a sustained overload let the newest requests take
-// every place that freed up while some queued ones waited until wrk gave up on them:
-// 2,000-4,000 requests unanswered for 2 s at 5,000 connections. Waking only the first, which
-// then woke the next, served them one loop turn each: a third of the throughput at 1,000.)
+// room for, and only those (or the first in line) may take a place: woken all at once, with
+// newcomers taking room as it came, the newest requests could take every place that freed
+// up while queued ones waited for seconds; woken one by one, each waited a loop turn.
 void Pool::notify() {
     std::size_t room = 0;
     for (const auto& c : conns_) {

@@ -38,8 +38,8 @@ struct Tuning {
     static constexpr std::chrono::milliseconds watch_interval{10};
     // A connection is stalled when the statement at its pipeline's front has had no answer
     // for stall_after and for stall_factor times what it usually takes there: a backend the
-    // kernel leaves runnable but unscheduled (seen for 0.1-5 s on 2 shared cores), not a
-    // statement that is merely slow. 20 ms is ten times a point read's usual time under load.
+    // kernel leaves runnable but unscheduled, not a statement that is merely slow
+    // (stall_after is well above a point read's usual time under load).
     static constexpr std::chrono::milliseconds stall_after{20};
     static constexpr int stall_factor = 8;
     // A read queued on a stalled connection is sent again elsewhere (hedged) only when it
