@@ -16,7 +16,7 @@ Result Outcome::take() {
     return result ? std::move(*result) : Result{};
 }
 
-bool Answer::deliver(Outcome outcome, boost::asio::io_context& loop) {
+bool Answer::deliver(Outcome&& outcome, boost::asio::io_context& loop) {
     if (delivered_) return false;
     delivered_ = true;
     outcome_ = std::move(outcome);
@@ -193,7 +193,7 @@ core::Task<std::optional<Result>> read_on_another_thread(Pool& pool, Statement s
                                              });
     if (!sent) co_return std::nullopt;
     co_await answer->wait();
-    co_return std::move(answer->take().result);
+    co_return std::move(answer->outcome().result);
 }
 
 }  // namespace db::postgres

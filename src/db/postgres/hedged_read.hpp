@@ -49,7 +49,7 @@ class Answer {
 public:
     bool delivered() const { return delivered_; }
     // False if an answer was delivered before (this one is dropped).
-    bool deliver(Outcome outcome, boost::asio::io_context& loop);
+    bool deliver(Outcome&& outcome, boost::asio::io_context& loop);
 
     struct Wait {
         Answer& answer;
@@ -59,7 +59,8 @@ public:
     };
     // co_await answer.wait(): until delivered (at once if it was).
     Wait wait() { return Wait{*this}; }
-    Outcome take() { return std::move(outcome_); }
+    // What was delivered, once it was.
+    Outcome& outcome() { return outcome_; }
 
 private:
     Outcome outcome_;

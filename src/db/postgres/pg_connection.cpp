@@ -61,8 +61,8 @@ core::Task<Result> Connection::execute(Statement statement, Params params, Clock
         if (!send(name, unnamed, text)) throw send_failed();
         group_open_ = true;
         schedule_turn_end();
-        Outcome outcome = co_await submit(op, false);
-        if (!outcome.aborted) co_return outcome.take();
+        co_await submit(op, false);
+        if (!op->answer.outcome().aborted) co_return op->answer.outcome().take();
         // Skipped for another statement's failure: once more, on its own.
         if (state_ != State::ready || generation_ != generation || exclusive)
             throw unavailable("connection changed while a statement was retried");
@@ -72,12 +72,14 @@ core::Task<Result> Connection::execute(Statement statement, Params params, Clock
         again->statement = op->statement;
         begin_alone();
         send_alone(name, unnamed, text, *again);
-        co_return (co_await submit(again)).take();
+        co_await submit(again);
+        co_return again->answer.outcome().take();
     }
     begin_alone();
     if (!named) {
         send_alone({}, unnamed, text, *op);
-        co_return (co_await submit(op)).take();
+        co_await submit(op);
+        co_return op->answer.outcome().take();
     }
     if (it == prepared_.end()) {
         const std::string statement(sql);  // NUL-terminated for libpq
@@ -91,7 +93,8 @@ core::Task<Result> Connection::execute(Statement statement, Params params, Clock
     // A read's first use here may be hedged too (judged by what it takes on the others).
     op->hedgeable = statement.reads_only && !statement.many_rows && !exclusive;
     send_alone(it->second.name, {}, text, *op);
-    co_return (co_await submit(op)).take();
+    co_await submit(op);
+    co_return op->answer.outcome().take();
 }
 
 std::uint32_t Connection::cost_slot(const std::string& sql) {
@@ -125,7 +128,8 @@ core::Task<void> Connection::execute_script(std::string sql) {
     barrier->kind = Op::Kind::barrier;
     if (!sync()) throw send_failed();  // also ends an open group
     group_open_ = false;
-    (co_await submit(barrier)).take();
+    co_await submit(barrier);
+    barrier->answer.outcome().take();
 
     if (state_ != State::ready || !PQexitPipelineMode(conn_)) throw unavailable("cannot leave pipeline mode");
     auto op = std::make_shared<Op>();
@@ -134,7 +138,8 @@ core::Task<void> Connection::execute_script(std::string sql) {
     std::optional<DatabaseError> failure;
     try {
         if (!sent) throw send_failed();
-        (co_await submit(op)).take();
+        co_await submit(op);
+        op->answer.outcome().take();
     } catch (const DatabaseError& e) {
         failure = e;
     }
@@ -263,17 +268,16 @@ void Connection::send_alone(const std::string& name, const std::string& unnamed_
     ++op.commands;
 }
 
-core::Task<Outcome> Connection::submit(std::shared_ptr<Op> op, bool send_now) {
+core::Task<void> Connection::submit(const std::shared_ptr<Op>& op, bool send_now) {
     op->sent = Clock::now();
     pending_.push_back(op);
     publish();
     pool_.watch();
     if (send_now) pump();
     co_await op->answer.wait();
-    co_return op->answer.take();
 }
 
-void Connection::answer(const std::shared_ptr<Op>& op, Outcome outcome) {
+void Connection::answer(const std::shared_ptr<Op>& op, Outcome&& outcome) {
     op->answer.deliver(std::move(outcome), pool_.ioc());
 }
 

@@ -192,9 +192,9 @@ private:
     // The same, and its own Sync.
     void send_alone(const std::string& name, const std::string& unnamed_sql, const TextParams& text, Op& op);
 
-    // Queues the op and waits for its answer. `send_now`: false for a grouped read, which
-    // leaves with its group's Sync (end_turn).
-    core::Task<Outcome> submit(std::shared_ptr<Op> op, bool send_now = true);
+    // Queues the op and waits for its answer (then in op->answer.outcome()). `send_now`:
+    // false for a grouped read, which leaves with its group's Sync (end_turn).
+    core::Task<void> submit(const std::shared_ptr<Op>& op, bool send_now = true);
 
     // The statement's place in statements_ (1 + its index), added if new.
     std::uint32_t cost_slot(const std::string& sql);
@@ -204,7 +204,7 @@ private:
     StatementCost* cost_of(const Op& op);
 
     // Delivers what the pipeline read for the op to its waiter (if nothing came first).
-    void answer(const std::shared_ptr<Op>& op, Outcome outcome);
+    void answer(const std::shared_ptr<Op>& op, Outcome&& outcome);
 
     void fail_all(const DatabaseError& error);
 

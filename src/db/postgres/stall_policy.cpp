@@ -15,9 +15,7 @@ bool hedge(const QueuedRead& read) {
     return read.usual && *read.usual <= Tuning::cheap_read;
 }
 
-bool read_elsewhere_first(bool picked_stalled, bool read, bool other_thread) {
-    return picked_stalled && read && other_thread;
-}
+bool read_elsewhere_first(bool read, bool other_thread) { return read && other_thread; }
 
 namespace {
 

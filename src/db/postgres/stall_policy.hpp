@@ -34,12 +34,12 @@ struct QueuedRead {
 // was judged where it came from.
 bool hedge(const QueuedRead& read);
 
-// Whether a read goes to another thread's pool before it is queued here: when the
-// connection the pool gives it is stalled (then every one of this thread's is), it is a
-// read that may run elsewhere (not many rows), and another thread has a pool. Queued here,
-// it would wait behind the stalls, and its answered hedges would fill the pipelines (a
-// hedged read keeps its place until its first place answers) until nothing could be queued.
-bool read_elsewhere_first(bool picked_stalled, bool read, bool other_thread);
+// Whether a statement whose connection, as the pool gives it, is stalled (then every one of
+// this thread's is) goes to another thread's pool before it is queued here: a read that
+// may run elsewhere (not many rows), when another thread has a pool. Queued here, it would
+// wait behind the stalls, and its answered hedges would fill the pipelines (a hedged read
+// keeps its place until its first place answers) until nothing could be queued.
+bool read_elsewhere_first(bool read, bool other_thread);
 
 // A connection that a hedge could go to.
 struct Candidate {
