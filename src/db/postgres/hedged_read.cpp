@@ -147,6 +147,13 @@ bool send_to_another_thread(Pool& home, std::string sql, Params params, Clock::t
 }
 
 // Sends `op` (queued on `from`) to the place the policy picks, if any.
+void hedge(Pool& pool, Connection& from, const std::shared_ptr<Op>& op);
+
+// Hedges `op` if `from` is still stalled and the policy says so.
+void hedge_if_worth_it(Pool& pool, Connection& from, const std::shared_ptr<Op>& op) {
+    if (from.stalled() && stall_policy::hedge(facts(pool, from, *op))) hedge(pool, from, op);
+}
+
 void hedge(Pool& pool, Connection& from, const std::shared_ptr<Op>& op) {
     const bool other_thread = pool.registry() && pool.registry()->several() && !op->tried_other_thread;
     const auto place = stall_policy::place(Clock::now(), candidates(pool, &from), other_thread);
@@ -159,14 +166,17 @@ void hedge(Pool& pool, Connection& from, const std::shared_ptr<Op>& op) {
         return;
     }
     op->tried_other_thread = true;
-    // The home loop is used only by the reply's job, which runs only if the home pool was
-    // still registered when it was posted: its loop outlives it.
-    auto* loop = &pool.ioc();
-    const bool sent = send_to_another_thread(pool, std::move(sql), op->params, op->deadline, op->hedges + 1,
-                                             [op, loop](std::optional<Result> result) {
-                                                 op->hedge_out = false;
-                                                 if (result) op->answer.deliver(Outcome::of(std::move(*result)), *loop);
-                                             });
+    // The reply's job runs only if the home pool was still registered when it was posted:
+    // the pool, its connections (fixed for its life) and its loop are there.
+    const bool sent = send_to_another_thread(
+        pool, std::move(sql), op->params, op->deadline, op->hedges + 1,
+        [op, home = &pool, from = &from](std::optional<Result> result) {
+            op->hedge_out = false;
+            if (result)
+                op->answer.deliver(Outcome::of(std::move(*result)), home->ioc());
+            else  // none there could take it: another place here now, not at the next watch
+                hedge_if_worth_it(*home, *from, op);
+        });
     if (!sent) op->hedge_out = false;
 }
 
@@ -175,8 +185,7 @@ void hedge(Pool& pool, Connection& from, const std::shared_ptr<Op>& op) {
 void hedge_queued_reads(Pool& pool, Connection& from) {
     // A copy: what a hedge starts must not change what is being looked at.
     const std::vector<std::shared_ptr<Op>> queued(from.pending().begin(), from.pending().end());
-    for (const auto& op : queued)
-        if (stall_policy::hedge(facts(pool, from, *op))) hedge(pool, from, op);
+    for (const auto& op : queued) hedge_if_worth_it(pool, from, op);
 }
 
 core::Task<std::optional<Result>> read_on_another_thread(Pool& pool, Statement statement, Params params,

@@ -93,9 +93,12 @@ private:
         // when the pool must be waited for, the SQL is copied first (the caller's view
         // may not outlive a wait).
         auto conn = pool_.try_acquire(statement.many_rows);
-        const bool elsewhere = conn && conn->stalled() &&
-                               stall_policy::read_elsewhere_first(statement.reads_only && !statement.many_rows,
-                                                                  pool_.registry() && pool_.registry()->several());
+        // Held up here: the connection the pool gives is stalled (then every one is), or it
+        // gives none while one is (the pipelines are full of statements a stall holds).
+        const bool held_up = conn ? conn->stalled() : pool_.any_stalled();
+        const bool elsewhere = held_up && stall_policy::read_elsewhere_first(
+                                              statement.reads_only && !statement.many_rows,
+                                              pool_.registry() && pool_.registry()->several());
         if (conn && !elsewhere) co_return co_await conn->execute(statement, std::move(params), deadline);
         const std::string text(statement.sql);
         statement.sql = text;

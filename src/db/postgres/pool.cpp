@@ -125,6 +125,12 @@ PoolStats Pool::stats() const {
     return s;
 }
 
+bool Pool::any_stalled() const {
+    for (const auto& c : conns_)
+        if (c->stalled()) return true;
+    return false;
+}
+
 bool Pool::any_connecting() const {
     for (const auto& c : conns_)
         if (c->state() == Connection::State::connecting) return true;

@@ -78,6 +78,8 @@ public:
     }
     // Its connections, for the hedges of reads held up on a stalled one (hedged_read.hpp).
     const std::vector<std::shared_ptr<Connection>>& connections() const { return conns_; }
+    // Whether a connection is stalled (Connection::stalled).
+    bool any_stalled() const;
     // Every thread's pools (null without a registry).
     const std::shared_ptr<PoolRegistry>& registry() const { return registry_; }
     void release_exclusive(Connection& conn);

@@ -34,11 +34,13 @@ struct QueuedRead {
 // was judged where it came from.
 bool hedge(const QueuedRead& read);
 
-// Whether a statement whose connection, as the pool gives it, is stalled (then every one of
-// this thread's is) goes to another thread's pool before it is queued here: a read that
-// may run elsewhere (not many rows), when another thread has a pool. Queued here, it would
-// wait behind the stalls, and its answered hedges would fill the pipelines (a hedged read
-// keeps its place until its first place answers) until nothing could be queued.
+// Whether a statement held up on this thread goes to another thread's pool before it is
+// queued here: a read that may run elsewhere (not many rows), when another thread has a
+// pool. Held up: the connection the pool gives is stalled (then every one of the thread's
+// is), or the pool gives none while one is stalled. Queued here, the read would wait behind
+// the stalls, and hedged reads keep their pipeline places until their first place answers:
+// with several backends of a thread stopped, the pipelines filled up, and then nothing
+// could be queued until the stalls ended.
 bool read_elsewhere_first(bool read, bool other_thread);
 
 // A connection that a hedge could go to.
