@@ -166,12 +166,14 @@ void hedge(Pool& pool, Connection& from, const std::shared_ptr<Op>& op) {
         return;
     }
     op->tried_other_thread = true;
-    // The reply's job runs only if the home pool was still registered when it was posted:
-    // the pool, its connections (fixed for its life) and its loop are there.
+    // The reply's job runs on the home loop, but the pool may be gone by then (a loop closes
+    // its pool and then runs what is left): it is touched only while it lives (its
+    // connections are fixed for its life).
     const bool sent = send_to_another_thread(
         pool, std::move(sql), op->params, op->deadline, op->hedges + 1,
-        [op, home = &pool, from = &from](std::optional<Result> result) {
+        [op, home = &pool, from = &from, alive = pool.alive()](std::optional<Result> result) {
             op->hedge_out = false;
+            if (!*alive) return;  // its statements were all answered when it closed
             if (result)
                 op->answer.deliver(Outcome::of(std::move(*result)), home->ioc());
             else  // none there could take it: another place here now, not at the next watch
@@ -193,6 +195,7 @@ core::Task<std::optional<Result>> read_on_another_thread(Pool& pool, Statement s
     // Its only answer comes from there: nothing else of this wait is on this loop, which
     // must not run out of work meanwhile.
     const auto busy = boost::asio::make_work_guard(pool.ioc());
+    const auto alive = pool.alive();
     auto answer = std::make_shared<Answer>();
     auto* loop = &pool.ioc();
     const bool sent = send_to_another_thread(pool, std::string(statement.sql), std::move(params), deadline, 0,
@@ -202,6 +205,8 @@ core::Task<std::optional<Result>> read_on_another_thread(Pool& pool, Statement s
                                              });
     if (!sent) co_return std::nullopt;
     co_await answer->wait();
+    // The pool closed meanwhile: its caller must not go back to it.
+    if (!*alive) throw DatabaseError(DatabaseError::Kind::unavailable, "the database pool was closed");
     co_return std::move(answer->outcome().result);
 }
 
