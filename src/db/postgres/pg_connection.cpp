@@ -7,10 +7,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <thread>
 
 #include "core/log.hpp"
 #include "db/postgres/pool.hpp"
@@ -191,29 +189,6 @@ bool Connection::check_deadlines(Clock::time_point now) {
         answer(op, Outcome::failed(DatabaseError(DatabaseError::Kind::timeout, "the database did not answer in time")));
     }
     return true;
-}
-
-void Connection::enforce_statement_timeout(Clock::time_point now) {
-    const auto limit = pool_.options().statement_timeout;
-    if (pool_.options().prepared_statements || limit.count() == 0) return;
-    if (front_seen_ != finished_) {  // a new statement at the front: its time starts
-        front_seen_ = finished_;
-        front_since_ = now;
-        return;
-    }
-    if (cancelled_ == finished_ || pending_.front()->kind == Op::Kind::barrier || now - front_since_ < limit) return;
-    cancelled_ = finished_;
-    PGcancel* cancel = PQgetCancel(conn_);
-    if (!cancel) return;
-    core::log::warn("cancelling a statement that ran longer than DB_STATEMENT_TIMEOUT");
-    // libpq 15 cancels only by blocking (it connects to the server to ask): on a thread
-    // of its own, which ends with the request. Rare: once per statement run too long.
-    std::thread([cancel] {
-        std::array<char, 256> error{};
-        if (!PQcancel(cancel, error.data(), static_cast<int>(error.size())))
-            core::log::warn("cancel request failed", {{"error", error.data()}});
-        PQfreeCancel(cancel);
-    }).detach();
 }
 
 DatabaseError Connection::send_failed() {

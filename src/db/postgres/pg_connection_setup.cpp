@@ -1,7 +1,10 @@
 // A PostgreSQL connection's life: connecting without blocking, reconnecting with
-// backoff, and giving up a connection that broke (pg_connection.hpp).
+// backoff, giving up a connection that broke, and cancelling a statement that ran too
+// long where the session cannot carry the timeout (pg_connection.hpp).
 
+#include <array>
 #include <boost/asio/io_context.hpp>
+#include <thread>
 #include <vector>
 
 #include "core/log.hpp"
@@ -124,6 +127,29 @@ void Connection::broken(std::string_view why, DatabaseError::Kind kind) {
     drop();
     pool_.notify();
     retry_later();
+}
+
+void Connection::enforce_statement_timeout(Clock::time_point now) {
+    const auto limit = pool_.options().statement_timeout;
+    if (pool_.options().prepared_statements || limit.count() == 0) return;
+    if (front_seen_ != finished_) {  // a new statement at the front: its time starts
+        front_seen_ = finished_;
+        front_since_ = now;
+        return;
+    }
+    if (cancelled_ == finished_ || pending_.front()->kind == Op::Kind::barrier || now - front_since_ < limit) return;
+    cancelled_ = finished_;
+    PGcancel* cancel = PQgetCancel(conn_);
+    if (!cancel) return;
+    core::log::warn("cancelling a statement that ran longer than DB_STATEMENT_TIMEOUT");
+    // libpq 15 cancels only by blocking (it connects to the server to ask): on a thread
+    // of its own, which ends with the request. Rare: once per statement run too long.
+    std::thread([cancel] {
+        std::array<char, 256> error{};
+        if (!PQcancel(cancel, error.data(), static_cast<int>(error.size())))
+            core::log::warn("cancel request failed", {{"error", error.data()}});
+        PQfreeCancel(cancel);
+    }).detach();
 }
 
 }  // namespace db::postgres
