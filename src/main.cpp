@@ -6,8 +6,11 @@
 #include <cstdio>
 #include <iostream>
 #include <sys/resource.h>
+#include <termios.h>
 #include <thread>
+#include <unistd.h>
 
+#include "api/accounts_cli.hpp"
 #include "api/service.hpp"
 #include "api/routes.hpp"
 #include "config/settings.hpp"
@@ -25,11 +28,18 @@ config::Settings load(const std::string& env_file) {
     return config::load_settings(config::merged_environment(config::read_env_file(env_file)));
 }
 
-std::vector<std::string> apply_migrations(db::Connector& connector) {
+// Applies the pending migrations, then ensures FIRST_SUPERUSER; each step said on `say`.
+void prepare_database(db::Connector& connector, const config::Settings& settings,
+                      const std::function<void(const std::string&)>& say) {
     boost::asio::io_context ioc;
     auto database = connector.open(ioc);
     db::Migrator migrator(*database, db::migrations_for(connector.dialect()));
-    return core::run_until_complete(ioc, migrator.up());
+    const auto applied = core::run_until_complete(ioc, migrator.up());
+    for (const auto& name : applied) say("applied " + name);
+    if (applied.empty()) say("database is up to date");
+    std::string superuser;
+    core::run_until_complete(ioc, api::ensure_first_superuser(*database, settings, superuser));
+    if (!superuser.empty()) say(superuser);
 }
 
 // Each connection is an open file, and the soft limit is often 1,024 (systemd's default for
@@ -52,8 +62,7 @@ int serve(const std::string& env_file) {
     api::Service service(settings);
     if (service.connector().ephemeral()) {
         // An in-memory database starts empty every time: give it the schema at once.
-        for (const auto& name : apply_migrations(service.connector()))
-            core::log::info("migration applied", {{"name", name}});
+        prepare_database(service.connector(), settings, [](const std::string& what) { core::log::info(what); });
     }
 
     http::ServerOptions options;
@@ -116,15 +125,14 @@ int migrate(const std::string& env_file, const std::string& action) {
     core::log::configure(settings.log_level, settings.log_format);
     // The database alone: no routes, no hashing threads.
     const auto connector = api::open_database(settings);
+    if (action == "up") {
+        prepare_database(*connector, settings, [](const std::string& what) { std::cout << what << '\n'; });
+        return 0;
+    }
     boost::asio::io_context ioc;
     auto database = connector->open(ioc);
     db::Migrator migrator(*database, db::migrations_for(connector->dialect()));
-
-    if (action == "up") {
-        const auto applied = core::run_until_complete(ioc, migrator.up());
-        for (const auto& name : applied) std::cout << "applied " << name << '\n';
-        if (applied.empty()) std::cout << "database is up to date\n";
-    } else if (action == "down") {
+    if (action == "down") {
         const auto reverted = core::run_until_complete(ioc, migrator.down());
         std::cout << (reverted.empty() ? "nothing to revert\n" : "reverted " + reverted + "\n");
     } else {
@@ -132,6 +140,46 @@ int migrate(const std::string& env_file, const std::string& action) {
             std::cout << (s.applied ? "applied  " : "pending  ") << s.name
                       << (s.applied ? "  (" + s.applied_at + ")" : "") << '\n';
     }
+    return 0;
+}
+
+// A password from standard input: at a terminal asked for twice, unshown; otherwise its
+// first line. Never from the command line, where `ps` and shell history would keep it.
+std::string read_password() {
+    const auto line = [] {
+        std::string text;
+        if (!std::getline(std::cin, text)) throw std::runtime_error("no password on standard input");
+        if (!text.empty() && text.back() == '\r') text.pop_back();
+        return text;
+    };
+    if (!isatty(STDIN_FILENO)) return line();
+    termios shown{};
+    tcgetattr(STDIN_FILENO, &shown);
+    termios hidden = shown;
+    hidden.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSANOW, &hidden);
+    struct Restore {
+        termios mode;
+        ~Restore() { tcsetattr(STDIN_FILENO, TCSANOW, &mode); }
+    } restore{shown};
+    std::cerr << "Password: " << std::flush;
+    const std::string password = line();
+    std::cerr << "\nRepeat it: " << std::flush;
+    const std::string again = line();
+    std::cerr << '\n';
+    if (password != again) throw std::runtime_error("the passwords differ");
+    return password;
+}
+
+int create_user(const std::string& env_file, const std::string& email, bool superuser) {
+    const config::Settings settings = load(env_file);
+    core::log::configure(settings.log_level, settings.log_format);
+    const std::string password = read_password();
+    const auto connector = api::open_database(settings);
+    boost::asio::io_context ioc;
+    auto database = connector->open(ioc);
+    const auto user = core::run_until_complete(ioc, api::create_account(*database, email, password, superuser));
+    std::cout << "created " << (superuser ? "superuser " : "user ") << user.email << " (id " << user.id.value << ")\n";
     return 0;
 }
 
@@ -198,6 +246,14 @@ int main(int argc, char** argv) {
         cli.add_subcommand("metrics", "Print every metric family GET /metrics serves, as Markdown (docs/metrics.md)");
     auto* healthcheck_cmd = cli.add_subcommand(
         "healthcheck", "Ask the running service (HOST, PORT) for GET /health: exit 0 if healthy, 1 if not");
+    auto* users_cmd = cli.add_subcommand("users", "Manage accounts");
+    users_cmd->require_subcommand(1);
+    auto* users_create_cmd = users_cmd->add_subcommand(
+        "create", "Create an account; its password is read from standard input (asked for, unshown, at a terminal)");
+    std::string new_email;
+    bool new_superuser = false;
+    users_create_cmd->add_option("--email", new_email, "the account's e-mail address")->required();
+    users_create_cmd->add_flag("--superuser", new_superuser, "a superuser (the admin routes of /users/)");
     std::string action = "up";
     migrate_cmd->add_option("action", action, "up: apply pending migrations; down: revert the newest; status: list")
         ->check(CLI::IsMember({"up", "down", "status"}))
@@ -215,6 +271,7 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (healthcheck_cmd->parsed()) return healthcheck(env_file);
+        if (users_create_cmd->parsed()) return create_user(env_file, new_email, new_superuser);
     } catch (const config::SettingsError& e) {
         std::fprintf(stderr, "items-api: %s\n", e.what());
         return kBadSetting;

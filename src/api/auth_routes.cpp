@@ -46,7 +46,7 @@ http::Routes auth_routes() {
                         auto rehashed = co_await passwords.hash(form->password);
                         co_await users::set_password_hash(*db, user->id, std::move(rehashed));
                     }
-                    co_return Token{tokens->issue(user->id.value), "bearer"};
+                    co_return Token{tokens->issue(user->id.value, user->token_version), "bearer"};
                 });
 
     return routes;

@@ -69,10 +69,10 @@ http::HttpError invalid_credentials() {
 
 namespace {
 
-// The user id of the request's bearer token; 401 as the original's get_current_user
-// when there is no valid one. As OAuth2PasswordBearer: no header, or another scheme, is
-// "Not authenticated".
-std::int64_t token_subject(const http::RequestContext& ctx) {
+// What the request's bearer token says; 401 as the original's get_current_user when there
+// is no valid one. As OAuth2PasswordBearer: no header, or another scheme, is "Not
+// authenticated".
+security::AccessClaims token_claims(const http::RequestContext& ctx) {
     const std::string* header = ctx.request.headers.find("authorization");
     std::string_view value = header ? std::string_view(*header) : std::string_view();
     const auto space = value.find(' ');
@@ -80,18 +80,30 @@ std::int64_t token_subject(const http::RequestContext& ctx) {
     std::string_view token = space == std::string_view::npos ? std::string_view() : value.substr(space + 1);
     while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
 
-    const auto id = state_of(ctx).app->tokens.verify(token);
-    if (!id) throw invalid_credentials();
-    return *id;
+    const auto claims = state_of(ctx).app->tokens.verify(token);
+    if (!claims) throw invalid_credentials();
+    return *claims;
 }
 
 }  // namespace
 
 core::Task<CurrentUser> CurrentUser::resolve(http::RequestContext& ctx) {
-    const UserId id{token_subject(ctx)};
+    const auto claims = token_claims(ctx);
+    const UserId id{claims.user_id};
     auto user = co_await users::find_by_id(*state_of(ctx).database, id);
-    if (!user || !user->is_active) throw invalid_credentials();
-    co_return CurrentUser{id, std::move(user->email), user->is_active};
+    if (!user || !user->is_active || user->token_version != claims.version) throw invalid_credentials();
+    co_return CurrentUser{id, std::move(user->email), user->is_active, user->is_superuser};
+}
+
+core::Task<Superuser> Superuser::resolve(http::RequestContext& ctx) {
+    auto user = co_await CurrentUser::resolve(ctx);
+    if (!user.is_superuser) throw http::HttpError{403, "The user doesn't have enough privileges", {}};
+    co_return Superuser{std::move(user)};
+}
+
+void Superuser::document(boost::json::object& operation, schema::Definitions& defs) {
+    CurrentUser::document(operation, defs);
+    http::add_response(operation, defs, {403, "The user is not a superuser"});
 }
 
 void CurrentUser::document(boost::json::object& operation, schema::Definitions& defs) {

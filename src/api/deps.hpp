@@ -109,14 +109,24 @@ struct LoginGuard {
     static void document(boost::json::object& operation, schema::Definitions& defs);  // 429
 };
 
-// The user the bearer token names, existing and active; otherwise 401, as the original's
+// The user the bearer token names, existing and active, the token issued under their
+// current token version (none since a password change); otherwise 401, as the original's
 // get_current_user. Resolved before the handler runs, whatever the method.
 struct CurrentUser {
     UserId id;
     std::string email;
     bool is_active = true;
+    bool is_superuser = false;
 
     static core::Task<CurrentUser> resolve(http::RequestContext& ctx);
+    static void document(boost::json::object& operation, schema::Definitions& defs);
+};
+
+// The current user, a superuser; otherwise 403 (after CurrentUser's 401).
+struct Superuser {
+    CurrentUser user;
+
+    static core::Task<Superuser> resolve(http::RequestContext& ctx);
     static void document(boost::json::object& operation, schema::Definitions& defs);
 };
 

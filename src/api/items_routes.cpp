@@ -36,7 +36,7 @@ http::Routes items_routes() {
     routes.get("/",
                {.summary = "List Items",
                 .headers = {{"Link", "The next page, when there is one (RFC 8288): </items/?limit=20&after=41>; rel=\"next\""}}},
-               [](Query<ItemsPage> page, CurrentUser me, Db db) -> Task<WithHeaders<std::vector<ItemRead>>> {
+               [](Query<PageQuery> page, CurrentUser me, Db db) -> Task<WithHeaders<std::vector<ItemRead>>> {
                    const std::int64_t limit = page->limit->value;
                    std::optional<std::int64_t> after;
                    if (page->after) after = page->after->value;

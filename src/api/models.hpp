@@ -31,6 +31,50 @@ struct UserRead {
 };
 BOOST_DESCRIBE_STRUCT(UserRead, (), (email, id, is_active))
 
+// Accounts (beyond the original): what the FastAPI full-stack template adds.
+struct UserUpdateMe {
+    Omittable<Email> email;
+};
+BOOST_DESCRIBE_STRUCT(UserUpdateMe, (), (email))
+
+// The current password is not length-checked: users of the original may have shorter ones.
+struct UpdatePassword {
+    SecretStr<> current_password;
+    SecretStr<8, 128> new_password;
+};
+BOOST_DESCRIBE_STRUCT(UpdatePassword, (), (current_password, new_password))
+
+struct Message {
+    std::string message;
+};
+BOOST_DESCRIBE_STRUCT(Message, (), (message))
+
+struct UserAdminRead {
+    std::string email;
+    std::int64_t id = 0;
+    bool is_active = true;
+    bool is_superuser = false;
+    std::optional<std::string> created_at;  // RFC 3339, UTC, to the second; null on rows that never had one
+};
+BOOST_DESCRIBE_STRUCT(UserAdminRead, (), (email, id, is_active, is_superuser, created_at))
+
+struct UserAdminCreate {
+    Email email;
+    SecretStr<8, 128> password;
+    Omittable<bool> is_active{true};
+    Omittable<bool> is_superuser{false};
+};
+BOOST_DESCRIBE_STRUCT(UserAdminCreate, (), (email, password, is_active, is_superuser))
+
+// Only the fields sent change.
+struct UserAdminUpdate {
+    Omittable<Email> email;
+    Omittable<SecretStr<8, 128>> password;
+    Omittable<bool> is_active;
+    Omittable<bool> is_superuser;
+};
+BOOST_DESCRIBE_STRUCT(UserAdminUpdate, (), (email, password, is_active, is_superuser))
+
 struct ItemRead {
     std::string title;
     std::optional<std::string> description;
@@ -79,12 +123,12 @@ struct LoginForm {
 BOOST_DESCRIBE_STRUCT(LoginForm, (), (username, password, grant_type, scope, client_id, client_secret))
 
 // GET /items/'s query: the original's skip and limit, and beyond it `after` (keyset
-// paging: only the items with a greater id; skip then counts from there).
-struct ItemsPage {
+// paging: only the items with a greater id; skip then counts from there). GET /users/'s too.
+struct PageQuery {
     Omittable<Int<0>> skip{0};
     Omittable<Int<1, 100>> limit{20};
     std::optional<Int<0>> after;
 };
-BOOST_DESCRIBE_STRUCT(ItemsPage, (), (skip, limit, after))
+BOOST_DESCRIBE_STRUCT(PageQuery, (), (skip, limit, after))
 
 }  // namespace api

@@ -220,6 +220,19 @@ const std::vector<Declared>& declarations() {
              "the audience (aud) of this service's tokens, which ours carry: a token naming audiences must name it "
              "(one without aud, as the original's, is accepted); empty: a token naming any audience is refused",
              "text, or empty"),
+        text("FIRST_SUPERUSER", &Settings::first_superuser, "",
+             "e-mail of the superuser `migrate up` ensures: created with FIRST_SUPERUSER_PASSWORD if no account has "
+             "it, else made a superuser (its password left as it is)",
+             "an e-mail address, or empty"),
+        secret({{"FIRST_SUPERUSER_PASSWORD", "text (never shown)", "",
+                 "FIRST_SUPERUSER's password (8 to 128 characters), needed with it; or "
+                 "FIRST_SUPERUSER_PASSWORD_FILE: a file that holds it"},
+                [](Settings& s, const std::string* raw) {
+                    // Its length is checked where it is used (api/accounts_cli.cpp), as a password.
+                    s.first_superuser_password = raw ? *raw : "";
+                    if (!s.first_superuser.empty() && s.first_superuser_password.empty())
+                        throw SettingsError("FIRST_SUPERUSER_PASSWORD", "is required when FIRST_SUPERUSER is set");
+                }}),
         {{"LOG_LEVEL", "one of debug, info, warning, error, critical (any case)", "info", "least severe level logged"},
          [](Settings& s, const std::string* raw) {
              auto parsed = core::log::parse_level(raw ? *raw : "info");

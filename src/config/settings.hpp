@@ -28,6 +28,8 @@ struct Settings {
     std::string algorithm;
     int access_token_expire_minutes = 0;
     std::string jwt_audience;  // empty: tokens that name an audience are refused
+    std::string first_superuser;  // an e-mail (checked where it is used), or empty
+    std::string first_superuser_password;
     core::log::Level log_level = core::log::Level::info;
     core::log::Format log_format = core::log::Format::json;
     std::chrono::seconds header_timeout{};

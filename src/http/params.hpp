@@ -2,7 +2,7 @@
 // The typed parameters a route handler declares, as FastAPI's are:
 //
 //   Path<std::int64_t, "item_id">  a path parameter       -> loc ["path", "item_id"]
-//   Query<ItemsPage>               the model's members from the query string -> ["query", ...]
+//   Query<PageQuery>               the model's members from the query string -> ["query", ...]
 //   Body<ItemCreate>               the JSON body          -> ["body", ...]
 //   Form<LoginForm>                an urlencoded form     -> ["body", ...]
 //

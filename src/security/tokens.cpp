@@ -72,7 +72,7 @@ std::atomic<std::uint64_t> next_codec_id{1};
 struct VerifiedToken {
     std::uint64_t codec = 0;  // 0: empty
     std::string token;
-    std::int64_t user_id = 0;
+    AccessClaims claims;
     long exp = 0;
     long nbf = 0;
 };
@@ -111,9 +111,12 @@ TokenCodec::TokenCodec(std::string secret, std::string_view algorithm, std::chro
     if (secret_.empty()) throw std::invalid_argument("the token secret must not be empty");
 }
 
-std::string TokenCodec::issue(std::int64_t user_id) const { return issue(user_id, std::chrono::system_clock::now()); }
+std::string TokenCodec::issue(std::int64_t user_id, std::int64_t version) const {
+    return issue(user_id, version, std::chrono::system_clock::now());
+}
 
-std::string TokenCodec::issue(std::int64_t user_id, std::chrono::system_clock::time_point now) const {
+std::string TokenCodec::issue(std::int64_t user_id, std::int64_t version,
+                              std::chrono::system_clock::time_point now) const {
     jwt_t* raw = nullptr;
     if (jwt_new(&raw) != 0) throw std::bad_alloc();
     Jwt token(raw);
@@ -122,6 +125,7 @@ std::string TokenCodec::issue(std::int64_t user_id, std::chrono::system_clock::t
     if (jwt_add_grant(token.get(), "sub", std::to_string(user_id).c_str()) != 0 ||
         jwt_add_grant_int(token.get(), "exp", static_cast<long>(exp)) != 0 ||
         jwt_add_grant_int(token.get(), "iat", static_cast<long>(iat)) != 0 ||
+        (version != 0 && jwt_add_grant_int(token.get(), "ver", static_cast<long>(version)) != 0) ||
         (!audience_.empty() && jwt_add_grant(token.get(), "aud", audience_.c_str()) != 0) ||
         jwt_set_alg(token.get(), static_cast<jwt_alg_t>(algorithm_), key_bytes(secret_),
                     static_cast<int>(secret_.size())) != 0)
@@ -133,11 +137,11 @@ std::string TokenCodec::issue(std::int64_t user_id, std::chrono::system_clock::t
     return out;
 }
 
-std::optional<std::int64_t> TokenCodec::verify(std::string_view token) const {
+std::optional<AccessClaims> TokenCodec::verify(std::string_view token) const {
     return verify(token, std::chrono::system_clock::now());
 }
 
-std::optional<std::int64_t> TokenCodec::verify(std::string_view token, std::chrono::system_clock::time_point now) const {
+std::optional<AccessClaims> TokenCodec::verify(std::string_view token, std::chrono::system_clock::time_point now) const {
     if (token.empty() || token.size() > 8192) return std::nullopt;
     const long seconds = static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
     // The token's slot, hashed once: looked in first, filled after a full check.
@@ -145,17 +149,17 @@ std::optional<std::int64_t> TokenCodec::verify(std::string_view token, std::chro
     if (slot && slot->codec == id_ && slot->token.size() == token.size() &&
         sodium_memcmp(slot->token.data(), token.data(), token.size()) == 0) {
         if (slot->exp <= seconds || slot->nbf > seconds) return std::nullopt;
-        return slot->user_id;
+        return slot->claims;
     }
     long exp = 0, nbf = 0;
-    const auto id = decode(token, seconds, exp, nbf);
-    if (!id) return std::nullopt;
-    if (slot) *slot = VerifiedToken{id_, std::string(token), *id, exp, nbf};
-    return id;
+    const auto claims = decode(token, seconds, exp, nbf);
+    if (!claims) return std::nullopt;
+    if (slot) *slot = VerifiedToken{id_, std::string(token), *claims, exp, nbf};
+    return claims;
 }
 
 // The full check, without the cache: exp and nbf are set for the cache.
-std::optional<std::int64_t> TokenCodec::decode(std::string_view token, long now_s, long& exp, long& nbf) const {
+std::optional<AccessClaims> TokenCodec::decode(std::string_view token, long now_s, long& exp, long& nbf) const {
     const std::string text(token);
     jwt_t* raw = nullptr;
     // With a key, libjwt checks the signature with the algorithm the token names (matched
@@ -191,13 +195,18 @@ std::optional<std::int64_t> TokenCodec::decode(std::string_view token, long now_
     if (const json::value* aud = claims->if_contains("aud"); aud && !names_audience(*aud, audience_))
         return std::nullopt;
 
+    AccessClaims out;
+    if (const json::value* ver = claims->if_contains("ver")) {
+        if (!ver->is_int64()) return std::nullopt;
+        out.version = ver->get_int64();
+    }
+
     const json::value* sub = claims->if_contains("sub");
     if (!sub || !sub->is_string()) return std::nullopt;
     const std::string_view s = sub->get_string();
-    std::int64_t id = 0;
-    auto [end, from_ec] = std::from_chars(s.data(), s.data() + s.size(), id);
+    auto [end, from_ec] = std::from_chars(s.data(), s.data() + s.size(), out.user_id);
     if (s.empty() || from_ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
-    return id;
+    return out;
 }
 
 }  // namespace security

@@ -80,13 +80,78 @@ TEST(Cli, MigrateUpStatusDown) {
     EXPECT_NE(step("up").out.find("up to date"), std::string::npos);
     auto status = step("status");
     EXPECT_NE(status.out.find("applied  0001_create_users_and_items"), std::string::npos) << status.out;
-    EXPECT_NE(status.out.find("applied  0003_unicode_case_insensitive_emails"), std::string::npos) << status.out;
+    EXPECT_NE(status.out.find("applied  0004_accounts"), std::string::npos) << status.out;
     auto down = step("down");
-    EXPECT_NE(down.out.find("reverted 0003_unicode_case_insensitive_emails"), std::string::npos) << down.out;
+    EXPECT_NE(down.out.find("reverted 0004_accounts"), std::string::npos) << down.out;
     auto after = step("status");
     EXPECT_NE(after.out.find("applied  0001_create_users_and_items"), std::string::npos) << after.out;
-    EXPECT_NE(after.out.find("pending  0003_unicode_case_insensitive_emails"), std::string::npos) << after.out;
-    EXPECT_NE(step("down").out.find("reverted 0002_index_items_by_owner_and_id"), std::string::npos);
+    EXPECT_NE(after.out.find("pending  0004_accounts"), std::string::npos) << after.out;
+    EXPECT_NE(step("down").out.find("reverted 0003_unicode_case_insensitive_emails"), std::string::npos);
+}
+
+// The first superuser from the settings at `migrate up`, more from `users create` (the
+// password from standard input); both then use the admin routes.
+TEST(Cli, MigrateUpMakesTheFirstSuperuserAndUsersCreateMakesMore) {
+    const std::string folder = e2e::temp_folder();
+    std::map<std::string, std::string> env{{"DATABASE_URL", "sqlite:///" + folder + "/app.db"},
+                                           {"FIRST_SUPERUSER", "Admin@EXAMPLE.com"},
+                                           {"FIRST_SUPERUSER_PASSWORD", "first-admin-password"}};
+    const auto command = [&](std::vector<std::string> args, std::string input = {}) {
+        // Through a shell, for its standard input.
+        std::string line = "printf '%s\\n' '" + input + "' | " + ITEMS_API_BINARY;
+        for (const auto& a : args) line += " '" + a + "'";
+        Process p({"/bin/sh", "-c", line}, env, folder);
+        const auto code = p.wait(30s);
+        return Outcome{code.value_or(-1), p.output(), p.errors()};
+    };
+    auto r = command({"migrate", "up"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("created superuser Admin@example.com"), std::string::npos) << r.out;
+    r = command({"migrate", "up"});
+    EXPECT_NE(r.out.find("superuser Admin@example.com"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("created"), std::string::npos) << "only once: " << r.out;
+
+    r = command({"users", "create", "--email", "Second@Example.com", "--superuser"}, "second-admin-password");
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "created superuser Second@example.com (id 2)\n");
+    EXPECT_EQ(r.err.find("second-admin-password"), std::string::npos);
+    r = command({"users", "create", "--email", "second@example.com"}, "another-password");
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("already registered"), std::string::npos) << r.err;
+    r = command({"users", "create", "--email", "third@example.com"}, "short");
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("8 to 128 characters"), std::string::npos) << r.err;
+    r = command({"users", "create", "--email", "not an address"}, "long-enough-password");
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("--email"), std::string::npos) << r.err;
+
+    env["PORT"] = std::to_string(e2e::free_port());
+    Process server({ITEMS_API_BINARY, "serve"}, env, folder);
+    ASSERT_TRUE(server.wait_for_output("\"msg\":\"listening\"", 30s)) << server.errors();
+    const int port = std::stoi(env["PORT"]);
+    for (const auto& [email, password] : std::map<std::string, std::string>{
+             {"admin@example.com", "first-admin-password"}, {"second@example.com", "second-admin-password"}}) {
+        const auto login = e2e::exchange(port, "POST", "/auth/token", "username=" + email + "&password=" + password,
+                                         "Content-Type: application/x-www-form-urlencoded\r\n");
+        ASSERT_EQ(e2e::status_of(login), 200) << email;
+        const auto at = login->body.find("\"access_token\":\"") + 16;
+        const std::string token = login->body.substr(at, login->body.find('"', at) - at);
+        const auto users = e2e::exchange(port, "GET", "/users/", {}, "Authorization: Bearer " + token + "\r\n");
+        EXPECT_EQ(e2e::status_of(users), 200) << email;
+    }
+}
+
+// A FIRST_SUPERUSER that cannot be made is a bad setting, named.
+TEST(Cli, AFirstSuperuserThatCannotBeMadeNamesTheSetting) {
+    for (const auto& [env, name] : std::vector<std::pair<std::map<std::string, std::string>, std::string>>{
+             {{{"FIRST_SUPERUSER", "admin@example.com"}}, "FIRST_SUPERUSER_PASSWORD"},
+             {{{"FIRST_SUPERUSER", "admin@example.com"}, {"FIRST_SUPERUSER_PASSWORD", "short"}}, "FIRST_SUPERUSER_PASSWORD"},
+             {{{"FIRST_SUPERUSER", "nobody"}, {"FIRST_SUPERUSER_PASSWORD", "long-enough-password"}}, "FIRST_SUPERUSER"}}) {
+        const auto r = run({"migrate", "up"}, env);
+        EXPECT_EQ(r.code, 2) << r.err;
+        EXPECT_EQ(r.err.rfind("items-api: invalid setting " + name + ":", 0), 0u) << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
 }
 
 // healthcheck: 0 against a serving process, 1 with the reason when nothing answers, 2 when

@@ -173,12 +173,13 @@ TEST(RateLimitSettings, TheDocumentListsThe429WhereALimitApplies) {
                     out.push_back(std::string(method) + " " + std::string(path));
         return out;
     };
-    EXPECT_EQ(with_429(),
-              (std::vector<std::string>{"post /auth/token"}));  // the failed-login limit
+    // The failed-login limit: at login, and where the current password is checked.
+    EXPECT_EQ(with_429(), (std::vector<std::string>{"post /auth/token", "patch /users/me/password"}));
     settings.rate_limit_auth = "10/minute";
-    EXPECT_EQ(with_429(), (std::vector<std::string>{"post /auth/register", "post /auth/token"}));
+    EXPECT_EQ(with_429(),
+              (std::vector<std::string>{"post /auth/register", "post /auth/token", "patch /users/me/password"}));
     settings.rate_limit_default = "100/second";
-    EXPECT_EQ(with_429().size(), 16u);  // the 11 operations and the 5 GETs' HEAD
+    EXPECT_EQ(with_429().size(), 23u);  // the 17 operations and the 6 GETs' HEAD
     const auto doc = api::openapi_document(settings, api::all_routes());
     const auto& items_429 =
         doc.at("paths").at("/items/").at("get").at("responses").at("429").as_object();

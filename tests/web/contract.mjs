@@ -46,7 +46,52 @@ function operations(s) {
       },
     },
     read_current_user_users_me_get: { ok: () => ({ method: "GET", path: "/users/me", token: s.token }) },
-    delete_current_user_users_me_delete: { ok: () => ({ method: "DELETE", path: "/users/me", token: s.spareTokens.pop() }) },
+    delete_current_user_users_me_delete: {
+      ok: () => ({ method: "DELETE", path: "/users/me", token: s.spareTokens.pop() }),
+      403: () => ({ method: "DELETE", path: "/users/me", token: s.adminToken }),
+    },
+    update_user_me_users_me_patch: {
+      ok: () => ({ method: "PATCH", path: "/users/me", json: { email: `renamed-${unique()}@example.com` }, token: s.otherToken }),
+      409: () => ({ method: "PATCH", path: "/users/me", json: { email: s.email }, token: s.otherToken }),
+      422: () => ({ method: "PATCH", path: "/users/me", json: { email: "not an address" }, token: s.otherToken }),
+    },
+    update_password_me_users_me_password_patch: {
+      // Its success ends the token it was sent with: a user of its own.
+      ok: () => ({ method: "PATCH", path: "/users/me/password", json: { current_password: "other-pass-1", new_password: "other-pass-2" }, token: s.passwordToken }),
+      400: () => ({ method: "PATCH", path: "/users/me/password", json: { current_password: "wrong-password", new_password: "another-pass-1" }, token: s.token }),
+      422: () => ({ method: "PATCH", path: "/users/me/password", json: { current_password: "owner-pass-1" }, token: s.token }),
+      // Run last, as the login's: wrong current passwords are failed logins.
+      429: async (base) => {
+        let r;
+        for (let i = 0; i < 6; i++)
+          r = await send(base, { method: "PATCH", path: "/users/me/password", json: { current_password: "wrong", new_password: "another-pass-1" }, token: s.token });
+        return r;
+      },
+    },
+    read_users_users__get: {
+      ok: () => ({ method: "GET", path: "/users/?limit=2", token: s.adminToken }),
+      403: () => ({ method: "GET", path: "/users/", token: s.token }),
+      422: () => ({ method: "GET", path: "/users/?limit=0", token: s.adminToken }),
+    },
+    create_user_users__post: {
+      ok: () => ({ method: "POST", path: "/users/", json: { email: `made-${unique()}@example.com`, password: "made-pass-1", is_superuser: false }, token: s.adminToken }),
+      403: () => ({ method: "POST", path: "/users/", json: { email: `made-${unique()}@example.com`, password: "made-pass-1" }, token: s.token }),
+      409: () => ({ method: "POST", path: "/users/", json: { email: s.email, password: "made-pass-1" }, token: s.adminToken }),
+      422: () => ({ method: "POST", path: "/users/", json: { email: `made-${unique()}@example.com` }, token: s.adminToken }),
+    },
+    update_user_users__user_id__patch: {
+      ok: () => ({ method: "PATCH", path: `/users/${s.userId}`, json: { is_active: true }, token: s.adminToken }),
+      403: () => ({ method: "PATCH", path: `/users/${s.adminId}`, json: { is_superuser: false }, token: s.adminToken }),
+      404: () => ({ method: "PATCH", path: "/users/987654321", json: { is_active: true }, token: s.adminToken }),
+      409: () => ({ method: "PATCH", path: `/users/${s.otherId}`, json: { email: s.email }, token: s.adminToken }),
+      422: () => ({ method: "PATCH", path: `/users/${s.userId}`, json: { is_active: "maybe" }, token: s.adminToken }),
+    },
+    delete_user_users__user_id__delete: {
+      ok: () => ({ method: "DELETE", path: `/users/${s.spareIds.pop()}`, token: s.adminToken }),
+      403: () => ({ method: "DELETE", path: `/users/${s.adminId}`, token: s.adminToken }),
+      404: () => ({ method: "DELETE", path: "/users/987654321", token: s.adminToken }),
+      422: () => ({ method: "DELETE", path: "/users/abc", token: s.adminToken }),
+    },
     read_user_users__user_id__get: {
       ok: () => ({ method: "GET", path: `/users/${s.userId}`, token: s.token }),
       404: () => ({ method: "GET", path: "/users/987654321", token: s.token }),
@@ -104,26 +149,40 @@ function checkResponse(doc, validators, where, documented, response, text) {
 
 async function runOn(kind) {
   const db = freshDatabase(kind);
-  const live = await startService({ DATABASE_URL: db.url, LOGIN_MAX_FAILURES_PER_CLIENT: "4" });
+  const live = await startService({
+    DATABASE_URL: db.url, LOGIN_MAX_FAILURES_PER_CLIENT: "4",
+    FIRST_SUPERUSER: "admin@example.com", FIRST_SUPERUSER_PASSWORD: "admin-pass-1",
+  });
   // The same secret, a database that is not there: every statement fails -> 503.
   const dead = await startService({ DATABASE_URL: `postgresql://nobody@127.0.0.1:${await freePort()}/none` }, { migrate: false });
   let exchanges = 0;
   try {
     const doc = await (await fetch(`${live.url}/openapi.json`)).json();
     const validators = schemaValidator(doc);
-    const s = { email: `owner-${unique()}@example.com`, password: "owner-pass-1", spareTokens: [], spareItems: [] };
+    const s = { email: `owner-${unique()}@example.com`, password: "owner-pass-1", spareTokens: [], spareItems: [], spareIds: [] };
     const post = (path, body, token) => send(live.url, { method: "POST", path, json: body, token });
     const login = async (email, password) =>
       (await (await send(live.url, { method: "POST", path: "/auth/token", form: { username: email, password } })).json()).access_token;
     s.userId = (await (await post("/auth/register", { email: s.email, password: s.password })).json()).id;
     s.token = await login(s.email, s.password);
     s.itemId = (await (await post("/items/", { title: "Kept" }, s.token)).json()).id;
-    // Each deleting operation's success, 401 and 503 requests take one of these.
+    s.adminToken = await login("admin@example.com", "admin-pass-1");
+    s.adminId = (await (await send(live.url, { method: "GET", path: "/users/me", token: s.adminToken })).json()).id;
+    const other = `other-${unique()}@example.com`;
+    s.otherId = (await (await post("/auth/register", { email: other, password: "other-pass-1" })).json()).id;
+    s.otherToken = await login(other, "other-pass-1");
+    const changing = `changing-${unique()}@example.com`;
+    await post("/auth/register", { email: changing, password: "other-pass-1" });
+    s.passwordToken = await login(changing, "other-pass-1");
+    // Each deleting operation's success, 401 and 503 requests take one of these (users of
+    // their own for DELETE /users/me and DELETE /users/{user_id}).
     for (let i = 0; i < 3; i++) {
       s.spareItems.push((await (await post("/items/", { title: `Spare ${i}` }, s.token)).json()).id);
       const email = `spare-${unique()}@example.com`;
       await post("/auth/register", { email, password: "spare-pass-1" });
       s.spareTokens.push(await login(email, "spare-pass-1"));
+      const deleted = { email: `deleted-${unique()}@example.com`, password: "spare-pass-1" };
+      s.spareIds.push((await (await post("/auth/register", deleted)).json()).id);
     }
 
     const ops = operations(s);

@@ -1,0 +1,2 @@
+ALTER TABLE users DROP COLUMN IF EXISTS token_version;
+ALTER TABLE users DROP COLUMN IF EXISTS is_superuser;
