@@ -90,7 +90,7 @@ security::AccessClaims token_claims(const http::RequestContext& ctx) {
 core::Task<CurrentUser> CurrentUser::resolve(http::RequestContext& ctx) {
     const auto claims = token_claims(ctx);
     const UserId id{claims.user_id};
-    auto user = co_await users::find_by_id(*state_of(ctx).database, id);
+    auto user = co_await users::find_principal(*state_of(ctx).database, id);
     if (!user || !user->is_active || user->token_version != claims.version) throw invalid_credentials();
     co_return CurrentUser{id, std::move(user->email), user->is_active, user->is_superuser};
 }

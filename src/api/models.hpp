@@ -104,11 +104,31 @@ struct ItemUpdate {
 };
 BOOST_DESCRIBE_STRUCT(ItemUpdate, (), (title, description))
 
+// The original's two fields, and beyond them a refresh token and the access token's
+// lifetime in seconds (RFC 6749 section 5.1).
 struct Token {
     std::string access_token;
     std::string token_type = "bearer";
+    std::string refresh_token;
+    std::int64_t expires_in = 0;
 };
-BOOST_DESCRIBE_STRUCT(Token, (), (access_token, token_type))
+BOOST_DESCRIBE_STRUCT(Token, (), (access_token, token_type, refresh_token, expires_in))
+
+// POST /auth/refresh's and /auth/logout's body.
+struct RefreshRequest {
+    SecretStr<> refresh_token;
+};
+BOOST_DESCRIBE_STRUCT(RefreshRequest, (), (refresh_token))
+
+// OAuth2's refresh grant (RFC 6749 section 6), which POST /auth/token also takes.
+struct RefreshForm {
+    schema::Exactly<"refresh_token"> grant_type;
+    SecretStr<> refresh_token;
+    std::optional<std::string> scope;
+    std::optional<std::string> client_id;
+    std::optional<SecretStr<>> client_secret;
+};
+BOOST_DESCRIBE_STRUCT(RefreshForm, (), (grant_type, refresh_token, scope, client_id, client_secret))
 
 // OAuth2's password form, as Swagger UI's "Authorize" sends it. The password is not
 // length-checked here: users of the original may have shorter ones.

@@ -1,5 +1,6 @@
 #include "api/service.hpp"
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <cctype>
 
@@ -60,14 +61,17 @@ http::RateLimit parse_limit(const char* name, const std::string& text) {
     }
 }
 
-// RATE_LIMIT_AUTH on registration and login, RATE_LIMIT_DEFAULT on the rest; nothing at
-// all (null) when both are off.
+// The routes RATE_LIMIT_AUTH limits: those that take a password or hand out tokens.
+const std::vector<std::string> kAuthPaths{"/auth/register", "/auth/token", "/auth/refresh"};
+
+// RATE_LIMIT_AUTH on kAuthPaths, RATE_LIMIT_DEFAULT on the rest; nothing at all (null)
+// when both are off.
 std::shared_ptr<const http::RateLimits> add_rate_limits(http::App& app, const config::Settings& s) {
     const auto auth = parse_limit("RATE_LIMIT_AUTH", s.rate_limit_auth);
     const auto rest = parse_limit("RATE_LIMIT_DEFAULT", s.rate_limit_default);
     if (auth.off() && rest.off()) return nullptr;
     std::vector<http::RateLimits::Rule> rules;
-    rules.push_back({"auth", auth, {"/auth/register", "/auth/token"}});
+    rules.push_back({"auth", auth, kAuthPaths});
     rules.push_back({"default", rest, {}});
     auto limits = std::make_shared<const http::RateLimits>(std::move(rules));
     app.use(limits);
@@ -94,7 +98,8 @@ void add_rate_limit_responses(boost::json::object& document, const config::Setti
     const auto rest = parse_limit("RATE_LIMIT_DEFAULT", s.rate_limit_default);
     schema::Definitions defs;  // HTTPError is in the document already
     for (auto& [path, item] : document.at("paths").as_object()) {
-        const bool by_auth = (path == "/auth/register" || path == "/auth/token") && !auth.off();
+        const bool by_auth =
+            std::find(kAuthPaths.begin(), kAuthPaths.end(), std::string_view(path)) != kAuthPaths.end() && !auth.off();
         const auto& limit = by_auth ? auth : rest;
         if (limit.off()) continue;
         std::string description = "Too many requests from this client: ";

@@ -1,5 +1,6 @@
 #include "api/users_repository.hpp"
 
+#include <chrono>
 #include <limits>
 
 namespace api::users {
@@ -11,6 +12,8 @@ namespace {
 constexpr db::Statement kById = db::reads(
     "SELECT id, email, hashed_password, is_active, is_superuser, token_version FROM users "
     "WHERE id = CAST($1 AS BIGINT)");
+constexpr db::Statement kPrincipal = db::reads(
+    "SELECT email, is_active, is_superuser, token_version FROM users WHERE id = CAST($1 AS BIGINT)");
 // Case-insensitive, as the unique index on lower(email).
 constexpr db::Statement kByEmail = db::reads(
     "SELECT id, email, hashed_password, is_active, is_superuser, token_version FROM users "
@@ -32,6 +35,25 @@ constexpr const char* kUpdate =
     "is_active = CASE WHEN $6 THEN $7 ELSE is_active END, "
     "is_superuser = CASE WHEN $8 THEN $9 ELSE is_superuser END "
     "WHERE id = CAST($1 AS BIGINT)";
+
+// A new password ends the user's refresh tokens, in the same transaction.
+constexpr const char* kRevokeRefreshTokens =
+    "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = CAST($1 AS BIGINT) AND revoked_at IS NULL";
+
+// Runs `statement`, and if `new_password`, revokes the user's refresh tokens with it in one
+// transaction. Returns the rows the statement changed.
+core::Task<std::int64_t> write_user(db::Database& db, UserId id, db::Statement statement, db::Params params,
+                                    bool new_password) {
+    if (!new_password) co_return (co_await db.query(statement, std::move(params))).affected;
+    auto tx = co_await db.begin();
+    const auto changed = (co_await tx->query(statement, std::move(params))).affected;
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+    db::Params revoke{id.value, static_cast<std::int64_t>(now)};
+    co_await tx->query(kRevokeRefreshTokens, std::move(revoke));
+    co_await tx->commit();
+    co_return changed;
+}
 
 // created_at as RFC 3339 in UTC, to the second, from either database: PostgreSQL keeps a
 // timestamptz, SQLite the text CURRENT_TIMESTAMP writes (UTC).
@@ -81,6 +103,15 @@ core::Task<std::optional<UserRecord>> find_by_id(db::Database& db, UserId id) {
     co_return first(co_await db.query(kById, std::move(params)));
 }
 
+core::Task<std::optional<Principal>> find_principal(db::Database& db, UserId id) {
+    db::Params params{id.value};
+    auto r = co_await db.query(kPrincipal, std::move(params));
+    if (r.empty()) co_return std::nullopt;
+    db::Row& row = r.rows.front();
+    co_return Principal{row.take<std::string>(0), row.get<std::optional<bool>>(1).value_or(false), row.get<bool>(2),
+                        row.get<std::int64_t>(3)};
+}
+
 core::Task<std::optional<UserRecord>> find_by_email(db::Database& db, std::string email) {
     db::Params params{std::move(email)};
     co_return first(co_await db.query(kByEmail, std::move(params)));
@@ -110,7 +141,7 @@ core::Task<void> set_password_hash(db::Database& db, UserId id, std::string hash
 
 core::Task<void> change_password(db::Database& db, UserId id, std::string hashed_password) {
     db::Params params{std::move(hashed_password), id.value};
-    co_await db.query(kChangePassword, std::move(params));
+    co_await write_user(db, id, kChangePassword, std::move(params), true);
 }
 
 core::Task<bool> change_email(db::Database& db, UserId id, std::string email) {
@@ -165,7 +196,7 @@ core::Task<bool> update(db::Database& db, UserId id, const Changes& c) {
                       flag_or_null(c.is_active),
                       c.is_superuser.has_value(),
                       flag_or_null(c.is_superuser)};
-    co_return (co_await db.query(kUpdate, std::move(params))).affected > 0;
+    co_return co_await write_user(db, id, kUpdate, std::move(params), c.hashed_password.has_value()) > 0;
 }
 
 core::Task<bool> ensure_superuser(db::Database& db, std::string email, std::string hashed_password) {

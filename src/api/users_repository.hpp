@@ -25,6 +25,15 @@ struct UserRecord {
 };
 
 core::Task<std::optional<UserRecord>> find_by_id(db::Database& db, UserId id);
+// What every authenticated request reads of its user: the record without its password
+// hash (a statement of as few columns as the original's, on the hot path).
+struct Principal {
+    std::string email;
+    bool is_active = true;
+    bool is_superuser = false;
+    std::int64_t token_version = 0;
+};
+core::Task<std::optional<Principal>> find_principal(db::Database& db, UserId id);
 // Case-insensitive, as the unique index.
 core::Task<std::optional<UserRecord>> find_by_email(db::Database& db, std::string email);
 // The user a login names: by `normalized` (the e-mail as registration stores it), or by
@@ -37,7 +46,8 @@ core::Task<std::optional<UserRecord>> create(db::Database& db, std::string email
 // The same hash in other clothes (a bcrypt hash of the original's made argon2id): the
 // tokens issued stay valid.
 core::Task<void> set_password_hash(db::Database& db, UserId id, std::string hashed_password);
-// A new password: every access token issued before no longer verifies.
+// A new password: every access token issued before no longer verifies, and every refresh
+// token of the user is revoked (in one transaction).
 core::Task<void> change_password(db::Database& db, UserId id, std::string hashed_password);
 // False when the e-mail is taken by another user (in any case).
 core::Task<bool> change_email(db::Database& db, UserId id, std::string email);
@@ -54,7 +64,7 @@ struct Page {
 core::Task<Page> list(db::Database& db, std::int64_t skip, std::int64_t limit, std::optional<std::int64_t> after);
 core::Task<std::int64_t> count(db::Database& db);
 // Changes only the fields given (the password already hashed), in one statement; a new
-// password raises the token version. Nothing when the user is not found; throws
+// password raises the token version and revokes the refresh tokens, as change_password. Nothing when the user is not found; throws
 // db::DatabaseError(unique_violation) when the e-mail is another user's.
 struct Changes {
     std::optional<std::string> email, hashed_password;

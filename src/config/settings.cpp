@@ -216,6 +216,8 @@ const std::vector<Declared>& declarations() {
                "HS256", "token signature algorithm"),
         integer("ACCESS_TOKEN_EXPIRE_MINUTES", &Settings::access_token_expire_minutes, 1, 525600, 30,
               "access token lifetime in minutes"),
+        integer("REFRESH_TOKEN_EXPIRE_DAYS", &Settings::refresh_token_expire_days, 1, 3650, 30,
+                "refresh token lifetime in days (each use rotates it: its successor lives as long again)"),
         text("JWT_AUDIENCE", &Settings::jwt_audience, "",
              "the audience (aud) of this service's tokens, which ours carry: a token naming audiences must name it "
              "(one without aud, as the original's, is accepted); empty: a token naming any audience is refused",
@@ -291,7 +293,7 @@ const std::vector<Declared>& declarations() {
              "comma-separated addresses or networks of the proxies whose X-Forwarded-For/-Proto are believed; *: any",
              "addresses/networks, or *"),
         {{"RATE_LIMIT_AUTH", "N/second|minute|hour|day, or off", "10/minute in production, off in development",
-          "requests per client to /auth/register and /auth/token, besides the failed-login limits"},
+          "requests per client to /auth/register, /auth/token and /auth/refresh, besides the failed-login limits"},
          [](Settings& s, const std::string* raw) {
              s.rate_limit_auth = raw ? std::string(trim(*raw))
                                      : s.app_env == AppEnv::production ? "10/minute" : "off";

@@ -27,6 +27,7 @@ struct Settings {
     bool secret_key_generated = false;
     std::string algorithm;
     int access_token_expire_minutes = 0;
+    int refresh_token_expire_days = 0;
     std::string jwt_audience;  // empty: tokens that name an audience are refused
     std::string first_superuser;  // an e-mail (checked where it is used), or empty
     std::string first_superuser_password;

@@ -80,13 +80,13 @@ TEST(Cli, MigrateUpStatusDown) {
     EXPECT_NE(step("up").out.find("up to date"), std::string::npos);
     auto status = step("status");
     EXPECT_NE(status.out.find("applied  0001_create_users_and_items"), std::string::npos) << status.out;
-    EXPECT_NE(status.out.find("applied  0004_accounts"), std::string::npos) << status.out;
+    EXPECT_NE(status.out.find("applied  0005_refresh_tokens"), std::string::npos) << status.out;
     auto down = step("down");
-    EXPECT_NE(down.out.find("reverted 0004_accounts"), std::string::npos) << down.out;
+    EXPECT_NE(down.out.find("reverted 0005_refresh_tokens"), std::string::npos) << down.out;
     auto after = step("status");
     EXPECT_NE(after.out.find("applied  0001_create_users_and_items"), std::string::npos) << after.out;
-    EXPECT_NE(after.out.find("pending  0004_accounts"), std::string::npos) << after.out;
-    EXPECT_NE(step("down").out.find("reverted 0003_unicode_case_insensitive_emails"), std::string::npos);
+    EXPECT_NE(after.out.find("pending  0005_refresh_tokens"), std::string::npos) << after.out;
+    EXPECT_NE(step("down").out.find("reverted 0004_accounts"), std::string::npos);
 }
 
 // The first superuser from the settings at `migrate up`, more from `users create` (the

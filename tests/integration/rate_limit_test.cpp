@@ -113,6 +113,7 @@ TEST_P(RateLimited, TheFourthAuthRequestOfAClientWithinTheMinuteIs429) {
     EXPECT_EQ(client.post_form("/auth/token/", "username=a@example.com&password=secret123", from_a).status,
               429);
     EXPECT_EQ(reg("d@example.com", from_a).status, 429);
+    EXPECT_EQ(client.post("/auth/refresh", R"({"refresh_token": "any"})", from_a).status, 429) << "an auth route too";
     EXPECT_EQ(client.post("/auth/register/", R"({"email":"e@example.com","password":"secret123"})", from_a).status,
               429);
     // The refused registration wrote nothing.
@@ -176,10 +177,10 @@ TEST(RateLimitSettings, TheDocumentListsThe429WhereALimitApplies) {
     // The failed-login limit: at login, and where the current password is checked.
     EXPECT_EQ(with_429(), (std::vector<std::string>{"post /auth/token", "patch /users/me/password"}));
     settings.rate_limit_auth = "10/minute";
-    EXPECT_EQ(with_429(),
-              (std::vector<std::string>{"post /auth/register", "post /auth/token", "patch /users/me/password"}));
+    EXPECT_EQ(with_429(), (std::vector<std::string>{"post /auth/register", "post /auth/token", "post /auth/refresh",
+                                                    "patch /users/me/password"}));
     settings.rate_limit_default = "100/second";
-    EXPECT_EQ(with_429().size(), 23u);  // the 17 operations and the 6 GETs' HEAD
+    EXPECT_EQ(with_429().size(), 25u);  // the 19 operations and the 6 GETs' HEAD
     const auto doc = api::openapi_document(settings, api::all_routes());
     const auto& items_429 =
         doc.at("paths").at("/items/").at("get").at("responses").at("429").as_object();

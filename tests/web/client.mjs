@@ -24,7 +24,9 @@ try {
   execFileSync("node", [join(here, "node_modules/typescript/bin/tsc"), "-p", work], { stdio: "inherit" });
   for (const kind of databases()) {
     const db = freshDatabase(kind);
-    const service = await startService({ DATABASE_URL: db.url });
+    const service = await startService({
+      DATABASE_URL: db.url, FIRST_SUPERUSER: "admin@example.com", FIRST_SUPERUSER_PASSWORD: "admin-pass-1",
+    });
     try {
       execFileSync("node", [join(work, "out/walkthrough.js"), service.url], { stdio: "inherit" });
       console.log(`${kind}: the generated client ran the walkthrough`);

@@ -45,6 +45,15 @@ function operations(s) {
         return r;
       },
     },
+    refresh_tokens_auth_refresh_post: {
+      ok: () => ({ method: "POST", path: "/auth/refresh", json: { refresh_token: s.refreshTokens.pop() } }),
+      401: () => ({ method: "POST", path: "/auth/refresh", json: { refresh_token: "not-a-token" } }),
+      422: () => ({ method: "POST", path: "/auth/refresh", json: {} }),
+    },
+    logout_auth_logout_post: {
+      ok: () => ({ method: "POST", path: "/auth/logout", json: { refresh_token: s.refreshTokens.pop() } }),
+      422: () => ({ method: "POST", path: "/auth/logout", json: [] }),
+    },
     read_current_user_users_me_get: { ok: () => ({ method: "GET", path: "/users/me", token: s.token }) },
     delete_current_user_users_me_delete: {
       ok: () => ({ method: "DELETE", path: "/users/me", token: s.spareTokens.pop() }),
@@ -161,8 +170,9 @@ async function runOn(kind) {
     const validators = schemaValidator(doc);
     const s = { email: `owner-${unique()}@example.com`, password: "owner-pass-1", spareTokens: [], spareItems: [], spareIds: [] };
     const post = (path, body, token) => send(live.url, { method: "POST", path, json: body, token });
-    const login = async (email, password) =>
-      (await (await send(live.url, { method: "POST", path: "/auth/token", form: { username: email, password } })).json()).access_token;
+    const tokens = async (email, password) =>
+      (await send(live.url, { method: "POST", path: "/auth/token", form: { username: email, password } })).json();
+    const login = async (email, password) => (await tokens(email, password)).access_token;
     s.userId = (await (await post("/auth/register", { email: s.email, password: s.password })).json()).id;
     s.token = await login(s.email, s.password);
     s.itemId = (await (await post("/items/", { title: "Kept" }, s.token)).json()).id;
@@ -174,6 +184,9 @@ async function runOn(kind) {
     const changing = `changing-${unique()}@example.com`;
     await post("/auth/register", { email: changing, password: "other-pass-1" });
     s.passwordToken = await login(changing, "other-pass-1");
+    // Refresh tokens for the refresh and logout requests (a success, a 413 and a 503 each).
+    s.refreshTokens = [];
+    for (let i = 0; i < 6; i++) s.refreshTokens.push((await tokens(s.email, s.password)).refresh_token);
     // Each deleting operation's success, 401 and 503 requests take one of these (users of
     // their own for DELETE /users/me and DELETE /users/{user_id}).
     for (let i = 0; i < 3; i++) {

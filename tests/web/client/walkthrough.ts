@@ -48,4 +48,34 @@ check(deleted.response.status === 204, `delete: ${deleted.response.status}`);
 const gone = await api.GET("/items/{item_id}", { headers, params: { path: { item_id: item.id } } });
 check(gone.response.status === 404 && gone.error?.detail === "Item not found", `read deleted: ${JSON.stringify(gone.error)}`);
 
+// A superuser (FIRST_SUPERUSER, made by `migrate up`; client.mjs sets it) sees every account.
+const adminLogin = await api.POST("/auth/token", {
+  body: { username: "admin@example.com", password: "admin-pass-1" },
+  bodySerializer: (body) => new URLSearchParams(body as Record<string, string>),
+  headers: { "Content-Type": "application/x-www-form-urlencoded" },
+});
+check(adminLogin.data !== undefined, `admin login: ${adminLogin.response.status}`);
+const admin = { Authorization: `Bearer ${adminLogin.data.access_token}` };
+const users = await api.GET("/users/", { headers: admin, params: { query: { limit: 100 } } });
+check(users.data !== undefined && users.data.some((u) => u.email === email && !u.is_superuser && u.created_at !== null),
+      `users: ${JSON.stringify(users.data)}`);
+check(Number(users.response.headers.get("x-total-count")) >= 2, `users: X-Total-Count ${users.response.headers.get("x-total-count")}`);
+const notAdmin = await api.GET("/users/", { headers });
+check(notAdmin.response.status === 403, `users as a user: ${notAdmin.response.status}`);
+
+// A refresh token for new tokens (each good once), and a logout that ends its family.
+check(login.data.refresh_token.length === 43 && login.data.expires_in === 1800, `login: ${JSON.stringify(login.data)}`);
+const refreshed = await api.POST("/auth/refresh", { body: { refresh_token: login.data.refresh_token } });
+check(refreshed.data !== undefined && refreshed.data.refresh_token !== login.data.refresh_token, `refresh: ${refreshed.response.status}`);
+const again = await api.POST("/auth/refresh", { body: { refresh_token: login.data.refresh_token } });
+check(again.response.status === 401, `refresh with a used token: ${again.response.status}`);
+const loggedOut = await api.POST("/auth/logout", { body: { refresh_token: refreshed.data.refresh_token } });
+check(loggedOut.response.status === 204, `logout: ${loggedOut.response.status}`);
+
+// A new password ends the tokens issued before it.
+const changed = await api.PATCH("/users/me/password", { headers, body: { current_password: "secret123", new_password: "secret456" } });
+check(changed.data?.message === "Password updated successfully", `password: ${JSON.stringify(changed.error)}`);
+const refused = await api.GET("/users/me", { headers });
+check(refused.response.status === 401, `old token after a password change: ${refused.response.status}`);
+
 console.log(`walkthrough passed for ${email}`);
