@@ -54,6 +54,11 @@ TEST_F(Postgres, AdoptsTheOriginalsDatabaseWithoutLosingARow) {
               "a:first,b:-,c:x");
     EXPECT_EQ(fresh.admin_value("SELECT is_active FROM users WHERE email = 'bob@example.com'"), "t");
     EXPECT_EQ(fresh.admin_value("SELECT version_num FROM alembic_version"), "3f1c2a9b7d10");
+    // The accounts' columns, with what leaves every user as they were: no superuser, the
+    // token version the original's tokens (no "ver" claim) carry.
+    EXPECT_EQ(fresh.admin_value("SELECT string_agg(is_superuser::text || ' ' || token_version, ',' ORDER BY id) FROM users"),
+              "false 0,false 0");
+    EXPECT_EQ(fresh.admin_value("SELECT count(*) FROM refresh_tokens"), "0");
 
     EXPECT_EQ(fresh.admin_value("INSERT INTO users (email, hashed_password) VALUES ('cy@example.com', 'x') RETURNING id"), "3")
         << "ids go on from the original's sequence";
