@@ -308,7 +308,8 @@ TEST_P(Cors, AnswersToAnAllowedOriginCarryTheHeadersErrorsIncluded) {
         SCOPED_TRACE(r.status);
         EXPECT_EQ(header(r, "access-control-allow-origin"), "http://app.example");
         EXPECT_EQ(header(r, "access-control-allow-credentials"), "true");
-        EXPECT_EQ(header(r, "access-control-expose-headers"), "X-Request-ID, Retry-After, RateLimit, RateLimit-Policy");
+        EXPECT_EQ(header(r, "access-control-expose-headers"),
+                  "X-Request-ID, Retry-After, RateLimit, RateLimit-Policy, Link, X-Total-Count");
         EXPECT_EQ(header(r, "vary"), "Origin");
     }
     const auto other = client.get("/health", {{"Origin", "http://evil.example"}});
