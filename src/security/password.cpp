@@ -2,7 +2,6 @@
 
 #include <crypt.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 #include <optional>
 
 #include "core/log.hpp"
+#include "security/sodium.hpp"
 
 namespace security {
 
@@ -61,11 +61,6 @@ std::optional<unsigned long> argon2_parameter(std::string_view params, std::stri
         start = comma + 1;
     }
     return std::nullopt;
-}
-
-bool sodium_ready() {
-    static const bool ready = sodium_init() >= 0;
-    return ready;
 }
 
 // Runs `compute` on the pool, then resumes the awaiting coroutine on `loop` with its result.

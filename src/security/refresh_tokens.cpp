@@ -1,17 +1,16 @@
 #include "security/refresh_tokens.hpp"
 
-#include <sodium.h>
-
 #include <array>
 #include <stdexcept>
+
+#include "security/sodium.hpp"
 
 namespace security {
 
 namespace {
 
 void ensure_sodium() {
-    static const bool ready = sodium_init() >= 0;
-    if (!ready) throw std::runtime_error("libsodium could not be initialised");
+    if (!sodium_ready()) throw std::runtime_error("libsodium could not be initialised");
 }
 
 template <std::size_t N>

@@ -1,7 +1,6 @@
 #include "security/tokens.hpp"
 
 #include <jwt.h>
-#include <sodium.h>
 
 #include <array>
 #include <atomic>
@@ -15,6 +14,8 @@
 #include <memory>
 #include <stdexcept>
 #include <vector>
+
+#include "security/sodium.hpp"
 
 namespace security {
 
@@ -82,7 +83,7 @@ constexpr std::size_t kMaxCachedToken = 1024;
 const unsigned char* cache_key() {
     static const auto key = [] {
         std::array<unsigned char, crypto_shorthash_KEYBYTES> k{};
-        if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
+        if (!sodium_ready()) throw std::runtime_error("libsodium could not be initialised");
         randombytes_buf(k.data(), k.size());
         return k;
     }();
