@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "api/models.hpp"
+#include "core/json_text.hpp"
 #include "schema/codec.hpp"
 #include "security/password.hpp"
 
@@ -9,11 +11,10 @@ namespace api {
 
 namespace {
 
-// Code points, as the API's SecretStr<8, 128> counts them.
+// The bounds the API gives a new password, counted as it counts them (code points).
 bool acceptable_password(const std::string& password) {
-    std::size_t length = 0;
-    for (const char c : password) length += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-    return length >= 8 && length <= 128;
+    const std::size_t length = core::utf8_length(password);
+    return length >= NewPassword::min_length && length <= NewPassword::max_length;
 }
 
 }  // namespace

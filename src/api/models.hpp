@@ -18,9 +18,12 @@ using schema::Omittable;
 using schema::SecretStr;
 using schema::Str;
 
+// A password an account is given (registration, a change, an admin's): 8 to 128 characters.
+using NewPassword = SecretStr<8, 128>;
+
 struct UserCreate {
     Email email;
-    SecretStr<8, 128> password;
+    NewPassword password;
 };
 BOOST_DESCRIBE_STRUCT(UserCreate, (), (email, password))
 
@@ -40,7 +43,7 @@ BOOST_DESCRIBE_STRUCT(UserUpdateMe, (), (email))
 // The current password is not length-checked: users of the original may have shorter ones.
 struct UpdatePassword {
     SecretStr<> current_password;
-    SecretStr<8, 128> new_password;
+    NewPassword new_password;
 };
 BOOST_DESCRIBE_STRUCT(UpdatePassword, (), (current_password, new_password))
 
@@ -60,7 +63,7 @@ BOOST_DESCRIBE_STRUCT(UserAdminRead, (), (email, id, is_active, is_superuser, cr
 
 struct UserAdminCreate {
     Email email;
-    SecretStr<8, 128> password;
+    NewPassword password;
     Omittable<bool> is_active{true};
     Omittable<bool> is_superuser{false};
 };
@@ -69,7 +72,7 @@ BOOST_DESCRIBE_STRUCT(UserAdminCreate, (), (email, password, is_active, is_super
 // Only the fields sent change.
 struct UserAdminUpdate {
     Omittable<Email> email;
-    Omittable<SecretStr<8, 128>> password;
+    Omittable<NewPassword> password;
     Omittable<bool> is_active;
     Omittable<bool> is_superuser;
 };
