@@ -15,11 +15,6 @@ using http::Form;
 
 namespace {
 
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 // POST /auth/token's form: OAuth2's password grant (LoginForm, as the original's), or its
 // refresh grant (RFC 6749 section 6: grant_type=refresh_token), which OAuth2 client
 // libraries send to the token endpoint. Documented as the original documents the form.
@@ -42,8 +37,8 @@ struct TokenForm {
 
 // The tokens of a login or a refresh: an access token under the user's token version, and
 // the refresh token given.
-Token token_for(const Tokens& tokens, const users::UserRecord& user, std::string refresh_token) {
-    return Token{tokens->issue(user.id.value, user.token_version), "bearer", std::move(refresh_token),
+Token token_for(const Tokens& tokens, UserId user, std::int64_t token_version, std::string refresh_token) {
+    return Token{tokens->issue(user.value, token_version), "bearer", std::move(refresh_token),
                  std::chrono::duration_cast<std::chrono::seconds>(tokens->lifetime()).count()};
 }
 
@@ -54,15 +49,12 @@ std::int64_t refresh_expiry(const Settings& settings, std::int64_t now) {
 // A refresh token rotated: the user's new tokens; 401 when it is not live (and, when it
 // was rotated before, its family revoked).
 Task<Token> refreshed(Db db, Tokens tokens, Settings settings, const std::string& presented) {
-    const std::int64_t now = unix_now();
+    const std::int64_t now = refresh_tokens::unix_now();
     std::string next = security::new_refresh_token();
     const refresh_tokens::Successor successor{security::refresh_token_digest(next), refresh_expiry(settings, now)};
-    const auto user_id =
-        co_await refresh_tokens::rotate(*db, security::refresh_token_digest(presented), successor, now);
-    if (!user_id) throw invalid_credentials();
-    const auto user = co_await users::find_by_id(*db, *user_id);
-    if (!user) throw invalid_credentials();
-    co_return token_for(tokens, *user, std::move(next));
+    const auto holder = co_await refresh_tokens::rotate(*db, security::refresh_token_digest(presented), successor, now);
+    if (!holder) throw invalid_credentials();
+    co_return token_for(tokens, holder->user, holder->token_version, std::move(next));
 }
 
 const http::DocumentedResponse bad_refresh_token{401, "The refresh token is unknown, expired, revoked or reused"};
@@ -110,11 +102,11 @@ http::Routes auth_routes() {
                         auto rehashed = co_await passwords.hash(login.password);
                         co_await users::set_password_hash(*db, user->id, std::move(rehashed));
                     }
-                    const std::int64_t now = unix_now();
+                    const std::int64_t now = refresh_tokens::unix_now();
                     std::string refresh = security::new_refresh_token();
                     co_await refresh_tokens::store(*db, user->id, security::refresh_token_digest(refresh),
                                                    security::new_token_family(), refresh_expiry(settings, now), now);
-                    co_return token_for(tokens, *user, std::move(refresh));
+                    co_return token_for(tokens, user->id, user->token_version, std::move(refresh));
                 });
 
     // Beyond the original: a refresh token for new tokens. Each is good once: presenting
@@ -129,7 +121,7 @@ http::Routes auth_routes() {
     routes.post("/logout", {.summary = "Logout", .status = 204},
                 [](Body<RefreshRequest> in, Db db) -> Task<void> {
                     co_await refresh_tokens::revoke_family(*db, security::refresh_token_digest(in->refresh_token),
-                                                           unix_now());
+                                                           refresh_tokens::unix_now());
                 });
 
     return routes;

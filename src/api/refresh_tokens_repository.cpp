@@ -1,5 +1,7 @@
 #include "api/refresh_tokens_repository.hpp"
 
+#include <chrono>
+
 namespace api::refresh_tokens {
 
 namespace {
@@ -21,10 +23,18 @@ constexpr const char* kRevokeReused =
 constexpr const char* kRevokeFamily =
     "UPDATE refresh_tokens SET revoked_at = $2 WHERE revoked_at IS NULL AND family IN "
     "(SELECT family FROM refresh_tokens WHERE token_hash = $1)";
-// The user may still have tokens: they exist and are active.
-constexpr const char* kUserActive = "SELECT is_active FROM users WHERE id = CAST($1 AS BIGINT)";
+constexpr const char* kRevokeUser =
+    "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = CAST($1 AS BIGINT) AND revoked_at IS NULL";
+// The user may still have tokens (they exist and are active), and what their access
+// token carries.
+constexpr const char* kHolder = "SELECT is_active, token_version FROM users WHERE id = CAST($1 AS BIGINT)";
 
 }  // namespace
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
 
 core::Task<void> store(db::Database& db, UserId user, std::string digest, std::string family, std::int64_t expires_at,
                        std::int64_t now) {
@@ -34,7 +44,7 @@ core::Task<void> store(db::Database& db, UserId user, std::string digest, std::s
     co_await db.query(kStore, std::move(params));
 }
 
-core::Task<std::optional<UserId>> rotate(db::Database& db, std::string digest, const Successor& next, std::int64_t now) {
+core::Task<std::optional<Holder>> rotate(db::Database& db, std::string digest, const Successor& next, std::int64_t now) {
     auto tx = co_await db.begin();
     db::Params params{digest, now};
     auto rotated = co_await tx->query(kRotate, std::move(params));
@@ -47,15 +57,20 @@ core::Task<std::optional<UserId>> rotate(db::Database& db, std::string digest, c
     const UserId user{rotated.rows.front().get<std::int64_t>(0)};
     std::string family = rotated.rows.front().take<std::string>(1);
     db::Params who{user.value};
-    const auto active = co_await tx->query(kUserActive, std::move(who));
-    if (active.empty() || !active.rows.front().get<std::optional<bool>>(0).value_or(false)) {
+    const auto holder = co_await tx->query(kHolder, std::move(who));
+    if (holder.empty() || !holder.rows.front().get<std::optional<bool>>(0).value_or(false)) {
         co_await tx->rollback();  // the token stays as it was
         co_return std::nullopt;
     }
     db::Params successor{next.digest, user.value, std::move(family), next.expires_at};
     co_await tx->query(kStore, std::move(successor));
     co_await tx->commit();
-    co_return user;
+    co_return Holder{user, holder.rows.front().get<std::int64_t>(1)};
+}
+
+core::Task<void> revoke_all_of(db::Transaction& tx, UserId user, std::int64_t now) {
+    db::Params params{user.value, now};
+    co_await tx.query(kRevokeUser, std::move(params));
 }
 
 core::Task<void> revoke_family(db::Database& db, std::string digest, std::int64_t now) {

@@ -1,7 +1,8 @@
 #include "api/users_repository.hpp"
 
-#include <chrono>
 #include <limits>
+
+#include "api/refresh_tokens_repository.hpp"
 
 namespace api::users {
 
@@ -36,10 +37,6 @@ constexpr const char* kUpdate =
     "is_superuser = CASE WHEN $8 THEN $9 ELSE is_superuser END "
     "WHERE id = CAST($1 AS BIGINT)";
 
-// A new password ends the user's refresh tokens, in the same transaction.
-constexpr const char* kRevokeRefreshTokens =
-    "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = CAST($1 AS BIGINT) AND revoked_at IS NULL";
-
 // Runs `statement`, and if `new_password`, revokes the user's refresh tokens with it in one
 // transaction. Returns the rows the statement changed.
 core::Task<std::int64_t> write_user(db::Database& db, UserId id, db::Statement statement, db::Params params,
@@ -47,10 +44,7 @@ core::Task<std::int64_t> write_user(db::Database& db, UserId id, db::Statement s
     if (!new_password) co_return (co_await db.query(statement, std::move(params))).affected;
     auto tx = co_await db.begin();
     const auto changed = (co_await tx->query(statement, std::move(params))).affected;
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
-    db::Params revoke{id.value, static_cast<std::int64_t>(now)};
-    co_await tx->query(kRevokeRefreshTokens, std::move(revoke));
+    co_await refresh_tokens::revoke_all_of(*tx, id, refresh_tokens::unix_now());
     co_await tx->commit();
     co_return changed;
 }
